@@ -1,0 +1,53 @@
+// swift-tools-version: 6.0
+// swift-rlhf: RLHF (SFT, reward modelling, PPO) for causal language models, natively in Swift.
+import PackageDescription
+
+/// Kernels lose ~100x without `-target-cpu native` (SIMD ops become library calls, see
+/// shared/PERF-NOTES.md); `-Ounchecked` drops the implicit overflow/bounds traps in hot
+/// loops. Bad input is rejected by explicit `guard ... throw` checks, which stay on.
+let kernelFlags: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "native"]),
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+]
+let fastFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "native"])]
+
+let package = Package(
+    name: "swift-rlhf",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "SafeTensors", targets: ["SafeTensors"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .executable(name: "rlhf", targets: ["rlhf"]),
+        .executable(name: "rlhf-bench", targets: ["rlhf-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "TensorCore", swiftSettings: kernelFlags),
+        .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
+        .target(name: "SafeTensors", dependencies: ["TensorCore"], swiftSettings: fastFlags),
+        .target(name: "Tokenizers", swiftSettings: fastFlags),
+        .executableTarget(
+            name: "rlhf",
+            dependencies: [
+                "TensorCore", "NN", "SafeTensors", "Tokenizers",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: fastFlags),
+        .executableTarget(
+            name: "rlhf-bench",
+            dependencies: [
+                "TensorCore", "NN", "Tokenizers",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: kernelFlags),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: fastFlags),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"], swiftSettings: fastFlags),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TensorCore"], swiftSettings: fastFlags),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], swiftSettings: fastFlags),
+    ],
+    swiftLanguageModes: [.v6]
+)

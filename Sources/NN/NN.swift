@@ -1,0 +1,1 @@
+// NN: modules, layers, losses and optimisers built on TensorCore.

@@ -1,0 +1,1 @@
+// SafeTensors: read (mmap) and write .safetensors files.

@@ -1,0 +1,42 @@
+// Gemm: the single entry point for dense matrix products, C = alpha * op(A) op(B) + beta * C,
+// row-major with leading dimensions (so strided head slices need no copies).
+// `multiplyNaive` is the plain twin every fast path is tested against.
+
+public enum Gemm {
+    /// C (m x n, leading dim ldc) = alpha * op(A) (m x k) * op(B) (k x n) + beta * C.
+    /// op(A) = A (m x k, lda >= k) or, if `transA`, Aᵀ where A is stored k x m (lda >= m).
+    /// op(B) = B (k x n, ldb >= n) or, if `transB`, Bᵀ where B is stored n x k (ldb >= k).
+    /// beta == 0 never reads C (it may hold garbage or NaN).
+    public static func multiply(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transA: Bool,
+        b: UnsafePointer<Float>, ldb: Int, transB: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float = 1, beta: Float = 0
+    ) {
+        multiplyNaive(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                      c: c, ldc: ldc, alpha: alpha, beta: beta)
+    }
+
+    /// Triple loop, Double accumulation: slow, obviously right.
+    public static func multiplyNaive(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transA: Bool,
+        b: UnsafePointer<Float>, ldb: Int, transB: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float = 1, beta: Float = 0
+    ) {
+        for i in 0..<m {
+            for j in 0..<n {
+                var acc = 0.0
+                for p in 0..<k {
+                    let av = transA ? a[p * lda + i] : a[i * lda + p]
+                    let bv = transB ? b[j * ldb + p] : b[p * ldb + j]
+                    acc += Double(av) * Double(bv)
+                }
+                let prior: Float = beta == 0 ? 0 : beta * c[i * ldc + j]
+                c[i * ldc + j] = alpha * Float(acc) + prior
+            }
+        }
+    }
+}

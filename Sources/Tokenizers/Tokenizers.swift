@@ -1,0 +1,1 @@
+// Tokenizers: tokenizer.json pipelines, identical to Hugging Face tokenizers.

@@ -1,0 +1,28 @@
+// The `rlhf` command-line tool: maps flags and config files onto the library's configs.
+// Each subcommand lives in its own file; this one only lists them.
+import ArgumentParser
+
+@main
+struct RLHFCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rlhf",
+        abstract: "Align causal language models with human preferences: SFT, reward modelling, PPO.",
+        discussion: """
+        Available now:
+          (see SUBCOMMANDS below)
+
+        Planned (tracked as issues; not yet available):
+          demo        the whole recipe end to end on the bundled movie-review data
+          sft         supervised fine-tuning on prompt/completion JSONL
+          reward      Bradley-Terry reward-model training on preference JSONL
+          ppo         PPO with actor, critic, frozen reference and reward model
+          generate    sample completions with a KV cache
+          perplexity  score a text file with a model
+          convert     GGUF -> Hugging Face directory
+        """,
+        subcommands: RLHFCommand.available
+    )
+
+    /// Subcommands that exist today. Add a new one here when its file lands.
+    static let available: [ParsableCommand.Type] = []
+}
