@@ -1,21 +1,38 @@
 // Gemm: the single entry point for dense matrix products, C = alpha * op(A) op(B) + beta * C,
 // row-major with leading dimensions (so strided head slices need no copies).
-// `multiplyNaive` is the plain twin every fast path is tested against.
+// `multiply` dispatches to the packed, threaded path (Gemm+Packed.swift) or, for a few rows,
+// to Gemm+SmallM.swift; `multiplyNaive` is the plain twin every fast path is tested against.
 
 public enum Gemm {
     /// C (m x n, leading dim ldc) = alpha * op(A) (m x k) * op(B) (k x n) + beta * C.
     /// op(A) = A (m x k, lda >= k) or, if `transA`, Aᵀ where A is stored k x m (lda >= m).
     /// op(B) = B (k x n, ldb >= n) or, if `transB`, Bᵀ where B is stored n x k (ldb >= k).
     /// beta == 0 never reads C (it may hold garbage or NaN).
+    /// Large products are split over `pool`; calling from inside a pool task is fine (it runs inline).
     public static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transB: Bool,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        alpha: Float = 1, beta: Float = 0
+        alpha: Float = 1, beta: Float = 0,
+        pool: ThreadPool = .shared
     ) {
-        multiplyNaive(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
-                      c: c, ldc: ldc, alpha: alpha, beta: beta)
+        guard m > 0 && n > 0 else { return }
+        if k == 0 {
+            // Empty sum: C = beta * C, and beta == 0 must not read C.
+            for i in 0..<m {
+                let row = c + i * ldc
+                for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] }
+            }
+            return
+        }
+        if m <= smallRowLimit {
+            multiplySmallM(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                           c: c, ldc: ldc, alpha: alpha, beta: beta, pool: pool)
+        } else {
+            multiplyPacked(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                           c: c, ldc: ldc, alpha: alpha, beta: beta, pool: pool)
+        }
     }
 
     /// Triple loop, Double accumulation: slow, obviously right.

@@ -1,0 +1,36 @@
+// Shared helpers for every benchmark family: the `name: value unit` line format and a
+// warmed-up median timer. Leaves out: statistics beyond the median (the machines are
+// noisy; compare ratios taken in one run, see shared/PERF-NOTES.md).
+import Foundation
+
+/// Prints one figure as `name: value unit`, with enough digits to compare runs.
+func printFigure(_ name: String, _ value: Double, _ unit: String) {
+    let digits = abs(value) >= 100 ? 1 : abs(value) >= 1 ? 2 : 3
+    print("\(name): \(String(format: "%.\(digits)f", value)) \(unit)")
+}
+
+/// Prints a non-numeric fact (a library's absence, a chosen kernel) in the same shape.
+func printFact(_ name: String, _ value: String) {
+    print("\(name): \(value)")
+}
+
+/// Monotonic wall clock in seconds.
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Median wall time in seconds of `runs` calls to `body`, after `warmup` untimed calls.
+func median(seconds runs: Int, warmup: Int = 2, _ body: () -> Void) -> Double {
+    for _ in 0..<warmup { body() }
+    var times: [Double] = []
+    for _ in 0..<max(1, runs) {
+        let start = now()
+        body()
+        times.append(now() - start)
+    }
+    times.sort()
+    let mid = times.count / 2
+    return times.count % 2 == 1 ? times[mid] : (times[mid - 1] + times[mid]) / 2
+}

@@ -1,0 +1,131 @@
+// `rlhf-bench core`: kernel-level figures. Today: fp32 GEMM (ours vs OpenBLAS at 1 and 2
+// threads on GPT-2-sized linear-layer shapes) and memcpy bandwidth as the memory ceiling.
+// Other kernel groups (elementwise, softmax, ...) append a `static func xFigures()` and a
+// call in run(). Leaves out: model- and trainer-level timings (other subcommands).
+import ArgumentParser
+import Foundation
+import TensorCore
+
+struct CoreBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "core",
+        abstract: "GEMM GFLOP/s (ours and OpenBLAS), memcpy bandwidth.")
+
+    @Option(help: "Timed runs per figure (the median is printed).")
+    var runs = 7
+
+    func run() throws {
+        Self.gemmFigures(runs: runs)
+        Self.memcpyFigures(runs: runs)
+    }
+
+    /// One GEMM shape of a linear layer y = x Wᵀ with W (out, in), over T = 1024 tokens.
+    struct GemmShape {
+        let m: Int, k: Int, n: Int
+        let transA: Bool, transB: Bool
+        /// What the product is in the layer; appended to the figure name when not plain NN.
+        let role: String
+        var name: String {
+            "M\(m)_K\(k)_N\(n)_\(transA ? "T" : "N")\(transB ? "T" : "N")" + (role.isEmpty ? "" : "_\(role)")
+        }
+    }
+
+    /// GPT-2 MLP shapes (768 <-> 3072). With W (out, in): forward y = x Wᵀ is NT, the input
+    /// gradient dX = dY W is NN, the weight gradient dW = dYᵀ X is TN.
+    static let gemmShapes = [
+        GemmShape(m: 1024, k: 768, n: 3072, transA: false, transB: false, role: ""),
+        GemmShape(m: 1024, k: 3072, n: 768, transA: false, transB: false, role: "dX"),   // dX of 768->3072
+        GemmShape(m: 3072, k: 1024, n: 768, transA: true, transB: false, role: "dW"),    // dW of 768->3072
+        GemmShape(m: 768, k: 1024, n: 3072, transA: true, transB: false, role: "dW"),    // dW of 3072->768
+        GemmShape(m: 1024, k: 768, n: 3072, transA: false, transB: true, role: "fwd"),   // y of 768->3072
+    ]
+
+    static func gemmFigures(runs: Int) {
+        let threadCounts = [1, 2]
+        // Load OpenBLAS first: OPENBLAS_CORETYPE must be set before the library loads.
+        let blas = OpenBLAS.load()
+        if let blas {
+            printFact("openblas_coretype", "\(blas.coreName) (requested \(blas.requestedCore ?? "none"), "
+                      + "environment had \(blas.previousCore ?? "unset"))")
+        } else {
+            printFact("openblas", "absent (apt-get install libopenblas0-pthread)")
+        }
+
+        var ours: [String: Double] = [:], theirs: [String: Double] = [:]
+        var maxDiff: Float = 0
+        for shape in gemmShapes {
+            let (m, n, k) = (shape.m, shape.n, shape.k)
+            let a = filled(m * k, seed: 1), b = filled(k * n, seed: 2)
+            let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+            let reference = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+            defer { a.deallocate(); b.deallocate(); c.deallocate(); reference.deallocate() }
+            let lda = shape.transA ? m : k, ldb = shape.transB ? k : n
+            let flop = 2.0 * Double(m) * Double(n) * Double(k)
+
+            // Ours first, all thread counts: OpenBLAS's threads keep spinning after its calls.
+            for threads in threadCounts {
+                let pool = ThreadPool(threadCount: threads)
+                let t = median(seconds: runs) {
+                    Gemm.multiply(m: m, n: n, k: k, a: a, lda: lda, transA: shape.transA, b: b, ldb: ldb,
+                                  transB: shape.transB, c: c, ldc: n, pool: pool)
+                }
+                let key = "\(threads)t_\(shape.name)"
+                ours[key] = flop / t / 1e9
+                printFigure("gemm_ours_\(key)", flop / t / 1e9, "GFLOP/s")
+            }
+            guard let blas else { continue }
+            for threads in threadCounts {
+                blas.setThreads(Int32(threads))
+                let t = median(seconds: runs) {
+                    blas.multiply(m: m, n: n, k: k, a: a, lda: lda, transA: shape.transA, b: b, ldb: ldb,
+                                  transB: shape.transB, c: reference, ldc: n)
+                }
+                let key = "\(threads)t_\(shape.name)"
+                theirs[key] = flop / t / 1e9
+                printFigure("gemm_openblas_\(key)", flop / t / 1e9, "GFLOP/s")
+            }
+            for i in 0..<(m * n) { maxDiff = max(maxDiff, abs(c[i] - reference[i])) }
+        }
+        if blas != nil {
+            for threads in threadCounts {
+                for shape in gemmShapes {
+                    let key = "\(threads)t_\(shape.name)"
+                    if let o = ours[key], let t = theirs[key] { printFigure("gemm_ratio_ours_vs_openblas_\(key)", o / t, "x") }
+                }
+            }
+            printFigure("gemm_max_abs_diff_ours_vs_openblas", Double(maxDiff), "")
+        }
+        let first = "1t_\(gemmShapes[0].name)"
+        if let speed = ours[first], speed < 50 {
+            print("WARNING: our 1-thread GEMM runs at \(String(format: "%.1f", speed)) GFLOP/s (< 50): "
+                  + "TensorCore lost `-target-cpu native` / `-Ounchecked` (Package.swift), or this is a debug build.")
+        }
+    }
+
+    /// memcpy of a DRAM-sized (64 MiB) and an L2-sized (512 KiB) buffer, one thread; GB/s
+    /// counts bytes copied (each is read once and written once).
+    static func memcpyFigures(runs: Int) {
+        for (label, bytes, repeats) in [("64MiB_dram", 64 << 20, 1), ("512KiB_l2", 512 << 10, 256)] {
+            let src = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            let dst = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            defer { src.deallocate(); dst.deallocate() }
+            memset(src, 1, bytes)
+            memset(dst, 0, bytes)
+            let t = median(seconds: runs) {
+                for _ in 0..<repeats { memcpy(dst, src, bytes) }
+            }
+            printFigure("memcpy_\(label)", Double(bytes * repeats) / t / 1e9, "GB/s")
+        }
+    }
+
+    /// Values in [-1, 1) from an LCG: deterministic, no denormals, no trivial zeros.
+    static func filled(_ count: Int, seed: UInt64) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        for i in 0..<count {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            p[i] = Float(state >> 40) / Float(1 << 23) - 1
+        }
+        return p
+    }
+}
