@@ -1,1 +1,0 @@
-// NN: modules, layers, losses and optimisers built on TensorCore.

@@ -1,0 +1,132 @@
+// AdamW exactly as `torch.optim.AdamW` (foreach=False): decoupled weight decay applied to
+// the parameter first, m updated by lerp, bias corrections in Double, eps added after
+// dividing sqrt(v) by sqrt(1 - beta2^t). One fused SIMD pass per parameter.
+// Leaves out: amsgrad, maximize, fused/capturable variants.
+import TensorCore
+
+public struct AdamWConfig: Codable, Sendable, Equatable {
+    /// Learning rate (before any schedule multiplier).
+    public var lr: Float = 1e-3
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    /// Added to sqrt(v̂) in the denominator.
+    public var eps: Float = 1e-8
+    /// Decoupled weight decay: p *= 1 - lr * weightDecay each step.
+    public var weightDecay: Float = 0.01
+
+    public init(lr: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 0.01) {
+        self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
+    }
+}
+
+public final class AdamW {
+    public var config: AdamWConfig
+    public let parameters: [Variable]
+    /// Per parameter: whether weight decay applies (biases and norms usually excluded).
+    public let decays: [Bool]
+    /// Per-parameter state, as torch keeps it: step count, exp_avg (m), exp_avg_sq (v).
+    public private(set) var steps: [Int]
+    public private(set) var m: [Tensor?]
+    public private(set) var v: [Tensor?]
+
+    public init(parameters: [Variable], config: AdamWConfig, decays: [Bool]? = nil) {
+        self.config = config
+        self.parameters = parameters
+        self.decays = decays ?? parameters.map { _ in true }
+        steps = parameters.map { _ in 0 }
+        m = parameters.map { _ in nil }
+        v = parameters.map { _ in nil }
+    }
+
+    /// Restores state saved from `steps`, `m`, `v` (checkpoint resume).
+    public func restore(steps: [Int], m: [Tensor?], v: [Tensor?]) throws(TensorError) {
+        guard steps.count == parameters.count, m.count == parameters.count, v.count == parameters.count else {
+            throw .shapeMismatch(op: "AdamW.restore", detail: "state for \(steps.count) parameters, optimiser has \(parameters.count)")
+        }
+        for (i, p) in parameters.enumerated() {
+            if let t = m[i], t.shape != p.shape { throw .shapeMismatch(op: "AdamW.restore", detail: "exp_avg \(i) \(shapeString(t.shape)) vs parameter \(shapeString(p.shape))") }
+            if let t = v[i], t.shape != p.shape { throw .shapeMismatch(op: "AdamW.restore", detail: "exp_avg_sq \(i) \(shapeString(t.shape)) vs parameter \(shapeString(p.shape))") }
+        }
+        self.steps = steps; self.m = m; self.v = v
+    }
+
+    /// One update of every parameter that has a gradient. `lrMultiplier` comes from a schedule.
+    public func step(lrMultiplier: Float = 1) {
+        let lr = config.lr * lrMultiplier
+        for (i, p) in parameters.enumerated() {
+            guard let g = p.grad else { continue }
+            steps[i] += 1
+            var mi = m[i] ?? Tensor(zeros: p.shape)
+            var vi = v[i] ?? Tensor(zeros: p.shape)
+            m[i] = nil; v[i] = nil   // unique references: update in place
+            let t = Double(steps[i])
+            let bc1 = 1 - Double(config.beta1).pow(t)
+            let bc2 = 1 - Double(config.beta2).pow(t)
+            AdamWKernel.update(param: &p.value, grad: g, m: &mi, v: &vi,
+                               lr: lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps,
+                               weightDecay: decays[i] ? config.weightDecay : 0,
+                               stepSize: Float(Double(lr) / bc1), bc2Sqrt: Float(bc2.squareRoot()))
+            m[i] = mi; v[i] = vi
+        }
+    }
+}
+
+extension Double {
+    fileprivate func pow(_ e: Double) -> Double {
+        var r = 1.0
+        for _ in 0..<Int(e) { r *= self }
+        return r
+    }
+}
+
+public enum AdamWKernel {
+    public static func update(param: inout Tensor, grad: Tensor, m: inout Tensor, v: inout Tensor,
+                              lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float,
+                              stepSize: Float, bc2Sqrt: Float) {
+        typealias V = SIMD16<Float>
+        param.makeUnique(); m.makeUnique(); v.makeUnique()
+        let n = param.count
+        let pp = UncheckedSendable(param.withUnsafeMutableBufferPointer { $0.baseAddress! })
+        let mp = UncheckedSendable(m.withUnsafeMutableBufferPointer { $0.baseAddress! })
+        let vp = UncheckedSendable(v.withUnsafeMutableBufferPointer { $0.baseAddress! })
+        let gp = grad.pointer
+        let decay = V(repeating: 1 - lr * weightDecay)
+        let w1 = 1 - beta1
+        let b2 = V(repeating: beta2), w2 = V(repeating: 1 - beta2)
+        let ss = V(repeating: stepSize), bc = V(repeating: bc2Sqrt), ep = V(repeating: eps)
+        // torch's lerp: self + w (end - self) for w < 0.5, else end - (end - self)(1 - w).
+        let lowWeight = w1 < 0.5
+        let wv = V(repeating: w1), omw = V(repeating: 1 - w1)
+        @inline(__always) func kernel(_ p: V, _ g: V, _ m: V, _ v: V) -> (V, V, V) {
+            let p1 = p * decay
+            let m1 = lowWeight ? m + wv * (g - m) : g - (g - m) * omw
+            let v1 = v * b2 + (w2 * g) * g
+            let denom = v1.squareRoot() / bc + ep
+            return (p1 - ss * (m1 / denom), m1, v1)
+        }
+        Kernels.chunked(n) { lo, hi in
+            let p = pp.value, mm = mp.value, vv = vp.value
+            var i = lo
+            while i + 16 <= hi {
+                let (a, b, c) = kernel(load(p, i), load(gp, i), load(mm, i), load(vv, i))
+                store(a, p, i); store(b, mm, i); store(c, vv, i)
+                i += 16
+            }
+            while i < hi {
+                let (a, b, c) = kernel(V(repeating: p[i]), V(repeating: gp[i]), V(repeating: mm[i]), V(repeating: vv[i]))
+                p[i] = a[0]; mm[i] = b[0]; vv[i] = c[0]
+                i += 1
+            }
+        }
+    }
+
+    @inline(__always) static func load(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD16<Float> {
+        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
+    }
+    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> SIMD16<Float> {
+        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
+    }
+    @inline(__always) static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+        UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+}
