@@ -1,1 +1,0 @@
-// SafeTensors: read (mmap) and write .safetensors files.
