@@ -1,1 +1,0 @@
-// Tokenizers: tokenizer.json pipelines, identical to Hugging Face tokenizers.
