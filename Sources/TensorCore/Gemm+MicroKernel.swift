@@ -8,11 +8,14 @@ extension Gemm {
     static let microRows = 12
     static let microCols = 32
 
-    /// The 12 x 32 register tile: C[0..<12, 0..<32] = alpha * Apanel * Bpanel + beta * C.
-    /// `a` is a packed A micro-panel (kc x 12, k-major), `b` a packed B micro-panel (kc x 32).
-    /// 24 accumulators + 2 B vectors + 1 broadcast fit the 32 zmm registers; beta == 0 never reads C.
+    /// The 12 x 32 register tile: C[0..<12, 0..<32] = alpha * A * Bpanel + beta * C.
+    /// A element (r, p) is read at `a[r * rowStride + p * depthStride]`: a packed panel
+    /// (1, 12), or op(A) in place ((lda, 1) for A, (1, lda) for Aᵀ). `b` is a packed
+    /// kc x 32 panel. 24 accumulators + 2 B vectors + 1 broadcast fit the 32 zmm registers.
+    /// beta == 0 never reads C.
     @inline(__always)
-    static func microKernel(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    static func microKernel(_ kc: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
+                            _ b: UnsafePointer<Float>,
                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
         var c0a = SIMD16<Float>(), c0b = SIMD16<Float>()
         var c1a = SIMD16<Float>(), c1b = SIMD16<Float>()
@@ -30,18 +33,18 @@ extension Gemm {
         for _ in 0..<kc {
             let b0 = pb.load(as: SIMD16<Float>.self), b1 = pb.load(fromByteOffset: 64, as: SIMD16<Float>.self)
             let a0 = SIMD16<Float>(repeating: pa[0]); c0a.addProduct(a0, b0); c0b.addProduct(a0, b1)
-            let a1 = SIMD16<Float>(repeating: pa[1]); c1a.addProduct(a1, b0); c1b.addProduct(a1, b1)
-            let a2 = SIMD16<Float>(repeating: pa[2]); c2a.addProduct(a2, b0); c2b.addProduct(a2, b1)
-            let a3 = SIMD16<Float>(repeating: pa[3]); c3a.addProduct(a3, b0); c3b.addProduct(a3, b1)
-            let a4 = SIMD16<Float>(repeating: pa[4]); c4a.addProduct(a4, b0); c4b.addProduct(a4, b1)
-            let a5 = SIMD16<Float>(repeating: pa[5]); c5a.addProduct(a5, b0); c5b.addProduct(a5, b1)
-            let a6 = SIMD16<Float>(repeating: pa[6]); c6a.addProduct(a6, b0); c6b.addProduct(a6, b1)
-            let a7 = SIMD16<Float>(repeating: pa[7]); c7a.addProduct(a7, b0); c7b.addProduct(a7, b1)
-            let a8 = SIMD16<Float>(repeating: pa[8]); c8a.addProduct(a8, b0); c8b.addProduct(a8, b1)
-            let a9 = SIMD16<Float>(repeating: pa[9]); c9a.addProduct(a9, b0); c9b.addProduct(a9, b1)
-            let a10 = SIMD16<Float>(repeating: pa[10]); c10a.addProduct(a10, b0); c10b.addProduct(a10, b1)
-            let a11 = SIMD16<Float>(repeating: pa[11]); c11a.addProduct(a11, b0); c11b.addProduct(a11, b1)
-            pa += 12; pb += 128
+            let a1 = SIMD16<Float>(repeating: pa[rowStride]); c1a.addProduct(a1, b0); c1b.addProduct(a1, b1)
+            let a2 = SIMD16<Float>(repeating: pa[2 &* rowStride]); c2a.addProduct(a2, b0); c2b.addProduct(a2, b1)
+            let a3 = SIMD16<Float>(repeating: pa[3 &* rowStride]); c3a.addProduct(a3, b0); c3b.addProduct(a3, b1)
+            let a4 = SIMD16<Float>(repeating: pa[4 &* rowStride]); c4a.addProduct(a4, b0); c4b.addProduct(a4, b1)
+            let a5 = SIMD16<Float>(repeating: pa[5 &* rowStride]); c5a.addProduct(a5, b0); c5b.addProduct(a5, b1)
+            let a6 = SIMD16<Float>(repeating: pa[6 &* rowStride]); c6a.addProduct(a6, b0); c6b.addProduct(a6, b1)
+            let a7 = SIMD16<Float>(repeating: pa[7 &* rowStride]); c7a.addProduct(a7, b0); c7b.addProduct(a7, b1)
+            let a8 = SIMD16<Float>(repeating: pa[8 &* rowStride]); c8a.addProduct(a8, b0); c8b.addProduct(a8, b1)
+            let a9 = SIMD16<Float>(repeating: pa[9 &* rowStride]); c9a.addProduct(a9, b0); c9b.addProduct(a9, b1)
+            let a10 = SIMD16<Float>(repeating: pa[10 &* rowStride]); c10a.addProduct(a10, b0); c10b.addProduct(a10, b1)
+            let a11 = SIMD16<Float>(repeating: pa[11 &* rowStride]); c11a.addProduct(a11, b0); c11b.addProduct(a11, b1)
+            pa += depthStride; pb += 128
         }
         let va = SIMD16<Float>(repeating: alpha)
         if beta == 0 {
@@ -73,6 +76,7 @@ extension Gemm {
             updateRow(c + 11 * ldc, va * c11a, va * c11b, vb)
         }
     }
+
 
     @inline(__always)
     static func storeRow(_ p: UnsafeMutablePointer<Float>, _ x: SIMD16<Float>, _ y: SIMD16<Float>) {
