@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "SafeTensors", targets: ["SafeTensors"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Models", targets: ["Models"]),
         .executable(name: "rlhf", targets: ["rlhf"]),
         .executable(name: "rlhf-bench", targets: ["rlhf-bench"]),
     ],
@@ -30,23 +31,25 @@ let package = Package(
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
         .target(name: "SafeTensors", dependencies: ["TensorCore"], swiftSettings: fastFlags),
         .target(name: "Tokenizers", swiftSettings: fastFlags),
+        .target(name: "Models", dependencies: ["NN", "SafeTensors", "TensorCore"], swiftSettings: kernelFlags),
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "TensorCore", "NN", "SafeTensors", "Tokenizers",
+                "TensorCore", "NN", "SafeTensors", "Tokenizers", "Models",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastFlags),
         .executableTarget(
             name: "rlhf-bench",
             dependencies: [
-                "TensorCore", "NN", "Tokenizers",
+                "TensorCore", "NN", "Tokenizers", "Models",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: kernelFlags),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: fastFlags),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"], swiftSettings: fastFlags),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TensorCore"], swiftSettings: fastFlags),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "NN", "TensorCore"], swiftSettings: fastFlags),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], swiftSettings: fastFlags),
     ],
     swiftLanguageModes: [.v6]
