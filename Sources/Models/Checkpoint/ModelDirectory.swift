@@ -26,7 +26,7 @@ public enum ModelDirectory {
             try ModelWeights.refusePickles(in: dir)
             return try SafeTensorsCollection(modelDirectory: dir)
         } catch {
-            throw .weights(file: dir, detail: error.description)
+            throw .underlying(error.description)
         }
     }
 
@@ -76,7 +76,7 @@ public enum ModelDirectory {
                 throw .weights(file: weights.path, detail: "missing tensor \"\(hf)\" (expected shape \(shapeString(transposed ? param.shape.reversed() : param.shape)))")
             }
             var t: Tensor
-            do { t = try weights.tensor(named: name) } catch { throw .weights(file: weights.path, detail: error.description) }
+            do { t = try weights.tensor(named: name) } catch { throw .underlying(error.description) }
             if transposed {
                 guard t.rank == 2 else { throw .weights(file: weights.path, detail: "tensor \"\(name)\" has shape \(shapeString(t.shape)); expected \(shapeString(param.shape.reversed()))") }
                 t = Kernels.permute(t, [1, 0])
@@ -89,7 +89,7 @@ public enum ModelDirectory {
             used.insert(name)
         }
         let unexpected = weights.names.filter { !used.contains($0) && !ignoring.contains($0) && !skip.contains($0) && !WeightMap.isIgnorable($0) }
-        // A tied head may still be stored (older exports): it must then equal the embedding.
+        // Some exports store a tied head anyway; it is ignored (the head is the embedding).
         let leftovers = unexpected.filter { $0 != "lm_head.weight" }
         if !leftovers.isEmpty {
             throw .weights(file: weights.path, detail: "unexpected tensors not used by this \(family.rawValue) model: \(leftovers.prefix(6).joined(separator: ", "))\(leftovers.count > 6 ? " (+\(leftovers.count - 6) more)" : "")")

@@ -6,6 +6,8 @@ public enum ModelError: Error, CustomStringConvertible {
     case unsupported(file: String, detail: String)
     case weights(file: String, detail: String)
     case io(path: String, detail: String)
+    /// An error from a lower layer whose message already names the file and tensor.
+    case underlying(String)
 
     public var description: String {
         switch self {
@@ -13,6 +15,7 @@ public enum ModelError: Error, CustomStringConvertible {
         case let .unsupported(f, d): return "\(f): unsupported: \(d)"
         case let .weights(f, d): return "\(f): \(d)"
         case let .io(p, d): return "\(p): \(d)"
+        case let .underlying(d): return d
         }
     }
 }
