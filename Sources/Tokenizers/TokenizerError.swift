@@ -14,8 +14,10 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case missingVocabEntry(String)
     /// A file could not be read.
     case io(String)
-    /// Chat template errors: syntax, unsupported Jinja, or `raise_exception(...)`.
+    /// Chat template errors: syntax, unsupported Jinja, bad operands.
     case template(String)
+    /// The template itself refused the conversation via `raise_exception(message)`.
+    case templateException(String)
     /// An id outside the vocabulary was given to decode.
     case unknownId(Int)
 
@@ -27,6 +29,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
         case .missingVocabEntry(let m): return "missing vocabulary entry: \(m)"
         case .io(let m): return "I/O error: \(m)"
         case .template(let m): return "chat template error: \(m)"
+        case .templateException(let m): return "chat template raised: \(m)"
         case .unknownId(let id): return "token id \(id) is not in the vocabulary"
         }
     }
