@@ -20,6 +20,9 @@ let package = Package(
         .library(name: "SafeTensors", targets: ["SafeTensors"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "RLMath", targets: ["RLMath"]),
+        .library(name: "Data", targets: ["Data"]),
+        .library(name: "RunKit", targets: ["RunKit"]),
         .executable(name: "rlhf", targets: ["rlhf"]),
         .executable(name: "rlhf-bench", targets: ["rlhf-bench"]),
     ],
@@ -32,6 +35,9 @@ let package = Package(
         .target(name: "SafeTensors", dependencies: ["TensorCore"], swiftSettings: fastFlags),
         .target(name: "Tokenizers", swiftSettings: fastFlags),
         .target(name: "Models", dependencies: ["NN", "SafeTensors", "TensorCore"], swiftSettings: kernelFlags),
+        .target(name: "RLMath", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
+        .target(name: "Data", dependencies: ["TensorCore", "Tokenizers"], swiftSettings: fastFlags),
+        .target(name: "RunKit", swiftSettings: fastFlags),
         .executableTarget(
             name: "rlhf",
             dependencies: [
@@ -50,6 +56,9 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"], swiftSettings: fastFlags),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TensorCore"], swiftSettings: fastFlags),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "NN", "TensorCore"], swiftSettings: fastFlags),
+        .testTarget(name: "RLMathTests", dependencies: ["RLMath", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
+        .testTarget(name: "DataTests", dependencies: ["Data", "Tokenizers", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
+        .testTarget(name: "RunKitTests", dependencies: ["RunKit"], swiftSettings: fastFlags),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], swiftSettings: fastFlags),
     ],
     swiftLanguageModes: [.v6]

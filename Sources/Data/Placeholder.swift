@@ -1,0 +1,1 @@
+// Data: placeholder until its first file lands (replace me).

@@ -1,0 +1,1 @@
+// RLMath: placeholder until its first file lands (replace me).

@@ -1,0 +1,1 @@
+// RunKit: placeholder until its first file lands (replace me).
