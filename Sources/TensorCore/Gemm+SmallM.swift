@@ -1,10 +1,13 @@
-// GEMM for a few rows of C (M <= 8: decode steps, tiny batches). Memory-bound on B, so it
-// skips packing and reads op(B) in place: row sweeps (axpy form) when B is k x n, dot
-// products when B is stored transposed. Leaves out: a tuned decode matvec (comes later).
+// GEMM for a few rows of C (decode steps, tiny batches): memory-bound on B, so it skips
+// packing and reads op(B) in place, four rows of C per pass over B: row sweeps (axpy form)
+// when B is k x n, dot products when B is stored transposed (n x k).
+// Leaves out: a tuned decode matvec (comes later).
 
 extension Gemm {
-    /// Up to this many rows of C take this path instead of the packed one.
-    static let smallRowLimit = 8
+    /// Up to this many rows of C take this path instead of the packed one: below it, packing
+    /// B (k x n floats) costs more than the product saves (measured at k 768, n 3072: this
+    /// path 60-90 GFLOP/s up to m = 24, the packed one 25-70).
+    static let smallRowLimit = 24
 
     static func multiplySmallM(
         m: Int, n: Int, k: Int,
@@ -29,12 +32,18 @@ extension Gemm {
             let hi = min(n, units * (task + 1) / tasks * unit)
             guard lo < hi else { return }
             let (a, b, c) = operands.value
-            for i in 0..<m {
-                if transB {
-                    dotRow(k: k, a: a + i * k, b: b, ldb: ldb, cols: lo..<hi, c: c + i * ldc, alpha: alpha, beta: beta)
-                } else {
-                    axpyRow(k: k, a: a + i * k, b: b, ldb: ldb, cols: lo..<hi, c: c + i * ldc, alpha: alpha, beta: beta)
+            // Four rows at a time share every B load; leftover rows go one by one.
+            var i = 0
+            while i < m {
+                let rows = m - i >= 4 ? 4 : 1
+                let ai = a + i * k, ci = c + i * ldc
+                switch (transB, rows) {
+                case (true, 4): dotRows4(k: k, a: ai, b: b, ldb: ldb, cols: lo..<hi, c: ci, ldc: ldc, alpha: alpha, beta: beta)
+                case (true, _): dotRow(k: k, a: ai, b: b, ldb: ldb, cols: lo..<hi, c: ci, alpha: alpha, beta: beta)
+                case (false, 4): axpyRows4(k: k, a: ai, b: b, ldb: ldb, cols: lo..<hi, c: ci, ldc: ldc, alpha: alpha, beta: beta)
+                case (false, _): axpyRow(k: k, a: ai, b: b, ldb: ldb, cols: lo..<hi, c: ci, alpha: alpha, beta: beta)
                 }
+                i += rows
             }
         }
         if tasks == 1 { block(0) } else { pool.parallelFor(tasks, block) }
@@ -53,28 +62,75 @@ extension Gemm {
         raw.storeBytes(of: out, as: SIMD16<Float>.self)
     }
 
-    /// c[cols] = alpha * sum_p a[p] * B[p, cols] + beta * c[cols], 64 columns at a time
-    /// (four independent FMA chains hide the FMA latency).
+    /// Horizontal sum by halves (`.sum()` is slow, PERF-NOTES).
+    @inline(__always)
+    static func total(_ v: SIMD16<Float>) -> Float {
+        let v8 = v.lowHalf + v.highHalf, v4 = v8.lowHalf + v8.highHalf, v2 = v4.lowHalf + v4.highHalf
+        return v2[0] + v2[1]
+    }
+
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>, _ offset: Int = 0) -> SIMD16<Float> {
+        UnsafeRawPointer(p + offset).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    /// Rows 0..<4 of c[cols] (a: 4 x k, contiguous) = alpha * a B[:, cols] + beta * c, 64
+    /// columns at a time: 16 accumulators, each B vector feeds four FMAs.
+    static func axpyRows4(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                          cols: Range<Int>, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+        var j = cols.lowerBound
+        while j + 64 <= cols.upperBound {
+            var s00 = SIMD16<Float>(), s01 = SIMD16<Float>(), s02 = SIMD16<Float>(), s03 = SIMD16<Float>()
+            var s10 = SIMD16<Float>(), s11 = SIMD16<Float>(), s12 = SIMD16<Float>(), s13 = SIMD16<Float>()
+            var s20 = SIMD16<Float>(), s21 = SIMD16<Float>(), s22 = SIMD16<Float>(), s23 = SIMD16<Float>()
+            var s30 = SIMD16<Float>(), s31 = SIMD16<Float>(), s32 = SIMD16<Float>(), s33 = SIMD16<Float>()
+            for p in 0..<k {
+                let row = b + p * ldb + j
+                let b0 = load16(row), b1 = load16(row, 16), b2 = load16(row, 32), b3 = load16(row, 48)
+                let x0 = SIMD16<Float>(repeating: a[p]), x1 = SIMD16<Float>(repeating: a[k + p])
+                let x2 = SIMD16<Float>(repeating: a[2 * k + p]), x3 = SIMD16<Float>(repeating: a[3 * k + p])
+                s00.addProduct(x0, b0); s01.addProduct(x0, b1); s02.addProduct(x0, b2); s03.addProduct(x0, b3)
+                s10.addProduct(x1, b0); s11.addProduct(x1, b1); s12.addProduct(x1, b2); s13.addProduct(x1, b3)
+                s20.addProduct(x2, b0); s21.addProduct(x2, b1); s22.addProduct(x2, b2); s23.addProduct(x2, b3)
+                s30.addProduct(x3, b0); s31.addProduct(x3, b1); s32.addProduct(x3, b2); s33.addProduct(x3, b3)
+            }
+            let c0 = c + j, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc
+            finish(s00, c0, alpha, beta); finish(s01, c0 + 16, alpha, beta); finish(s02, c0 + 32, alpha, beta); finish(s03, c0 + 48, alpha, beta)
+            finish(s10, c1, alpha, beta); finish(s11, c1 + 16, alpha, beta); finish(s12, c1 + 32, alpha, beta); finish(s13, c1 + 48, alpha, beta)
+            finish(s20, c2, alpha, beta); finish(s21, c2 + 16, alpha, beta); finish(s22, c2 + 32, alpha, beta); finish(s23, c2 + 48, alpha, beta)
+            finish(s30, c3, alpha, beta); finish(s31, c3 + 16, alpha, beta); finish(s32, c3 + 32, alpha, beta); finish(s33, c3 + 48, alpha, beta)
+            j += 64
+        }
+        for r in 0..<4 {
+            axpyRow(k: k, a: a + r * k, b: b, ldb: ldb, cols: j..<cols.upperBound, c: c + r * ldc, alpha: alpha, beta: beta)
+        }
+    }
+
+    /// c[cols] = alpha * sum_p a[p] * B[p, cols] + beta * c[cols], 128 columns at a time
+    /// (eight independent FMA chains hide the FMA latency).
     static func axpyRow(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
                         cols: Range<Int>, c: UnsafeMutablePointer<Float>, alpha: Float, beta: Float) {
         var j = cols.lowerBound
-        while j + 64 <= cols.upperBound {
+        while j + 128 <= cols.upperBound {
             var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>(), s3 = SIMD16<Float>()
+            var s4 = SIMD16<Float>(), s5 = SIMD16<Float>(), s6 = SIMD16<Float>(), s7 = SIMD16<Float>()
             for p in 0..<k {
-                let row = UnsafeRawPointer(b + p * ldb + j)
+                let row = b + p * ldb + j
                 let x = SIMD16<Float>(repeating: a[p])
-                s0.addProduct(x, row.loadUnaligned(as: SIMD16<Float>.self))
-                s1.addProduct(x, row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
-                s2.addProduct(x, row.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self))
-                s3.addProduct(x, row.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self))
+                s0.addProduct(x, load16(row)); s1.addProduct(x, load16(row, 16))
+                s2.addProduct(x, load16(row, 32)); s3.addProduct(x, load16(row, 48))
+                s4.addProduct(x, load16(row, 64)); s5.addProduct(x, load16(row, 80))
+                s6.addProduct(x, load16(row, 96)); s7.addProduct(x, load16(row, 112))
             }
             finish(s0, c + j, alpha, beta); finish(s1, c + j + 16, alpha, beta)
             finish(s2, c + j + 32, alpha, beta); finish(s3, c + j + 48, alpha, beta)
-            j += 64
+            finish(s4, c + j + 64, alpha, beta); finish(s5, c + j + 80, alpha, beta)
+            finish(s6, c + j + 96, alpha, beta); finish(s7, c + j + 112, alpha, beta)
+            j += 128
         }
         while j + 16 <= cols.upperBound {
             var s = SIMD16<Float>()
-            for p in 0..<k { s.addProduct(SIMD16(repeating: a[p]), UnsafeRawPointer(b + p * ldb + j).loadUnaligned(as: SIMD16<Float>.self)) }
+            for p in 0..<k { s.addProduct(SIMD16(repeating: a[p]), load16(b + p * ldb + j)) }
             finish(s, c + j, alpha, beta)
             j += 16
         }
@@ -86,25 +142,52 @@ extension Gemm {
         }
     }
 
-    /// c[j] = alpha * dot(a, B[j, 0..<k]) + beta * c[j] for j in cols.
-    static func dotRow(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
-                       cols: Range<Int>, c: UnsafeMutablePointer<Float>, alpha: Float, beta: Float) {
-        let ra = UnsafeRawPointer(a)
+    /// Rows 0..<4 of c[j] = alpha * dot(a[r], B[j, 0..<k]) + beta * c[j]: each B vector
+    /// feeds four rows, eight accumulators in flight.
+    static func dotRows4(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                         cols: Range<Int>, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+        let a0 = a, a1 = a + k, a2 = a + 2 * k, a3 = a + 3 * k
         for j in cols {
-            let row = b + j * ldb, rb = UnsafeRawPointer(row)
-            var s0 = SIMD16<Float>(), s1 = SIMD16<Float>()
+            let row = b + j * ldb
+            var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>(), s3 = SIMD16<Float>()
+            var t0 = SIMD16<Float>(), t1 = SIMD16<Float>(), t2 = SIMD16<Float>(), t3 = SIMD16<Float>()
             var p = 0
             while p + 32 <= k {
-                s0.addProduct(ra.loadUnaligned(fromByteOffset: 4 * p, as: SIMD16<Float>.self),
-                              rb.loadUnaligned(fromByteOffset: 4 * p, as: SIMD16<Float>.self))
-                s1.addProduct(ra.loadUnaligned(fromByteOffset: 4 * p + 64, as: SIMD16<Float>.self),
-                              rb.loadUnaligned(fromByteOffset: 4 * p + 64, as: SIMD16<Float>.self))
+                let x = load16(row, p), y = load16(row, p + 16)
+                s0.addProduct(load16(a0, p), x); t0.addProduct(load16(a0, p + 16), y)
+                s1.addProduct(load16(a1, p), x); t1.addProduct(load16(a1, p + 16), y)
+                s2.addProduct(load16(a2, p), x); t2.addProduct(load16(a2, p + 16), y)
+                s3.addProduct(load16(a3, p), x); t3.addProduct(load16(a3, p + 16), y)
                 p += 32
             }
-            // Reduce by halves: `.sum()` is slow (PERF-NOTES).
-            let v16 = s0 + s1
-            let v8 = v16.lowHalf + v16.highHalf, v4 = v8.lowHalf + v8.highHalf, v2 = v4.lowHalf + v4.highHalf
-            var s = v2[0] + v2[1]
+            var d0 = total(s0 + t0), d1 = total(s1 + t1), d2 = total(s2 + t2), d3 = total(s3 + t3)
+            while p < k {
+                let x = row[p]
+                d0 += a0[p] * x; d1 += a1[p] * x; d2 += a2[p] * x; d3 += a3[p] * x
+                p += 1
+            }
+            finish(d0, c + j, alpha, beta); finish(d1, c + ldc + j, alpha, beta)
+            finish(d2, c + 2 * ldc + j, alpha, beta); finish(d3, c + 3 * ldc + j, alpha, beta)
+        }
+    }
+
+    /// c[j] = alpha * dot(a, B[j, 0..<k]) + beta * c[j] for j in cols, four accumulators.
+    static func dotRow(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                       cols: Range<Int>, c: UnsafeMutablePointer<Float>, alpha: Float, beta: Float) {
+        for j in cols {
+            let row = b + j * ldb
+            var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>(), s3 = SIMD16<Float>()
+            var p = 0
+            while p + 64 <= k {
+                s0.addProduct(load16(a, p), load16(row, p)); s1.addProduct(load16(a, p + 16), load16(row, p + 16))
+                s2.addProduct(load16(a, p + 32), load16(row, p + 32)); s3.addProduct(load16(a, p + 48), load16(row, p + 48))
+                p += 64
+            }
+            while p + 16 <= k {
+                s0.addProduct(load16(a, p), load16(row, p))
+                p += 16
+            }
+            var s = total((s0 + s1) + (s2 + s3))
             while p < k { s += a[p] * row[p]; p += 1 }
             finish(s, c + j, alpha, beta)
         }

@@ -85,9 +85,10 @@ import TensorCore
         }
     }
 
+    /// The small-M path (m <= 24: groups of four rows, then single rows) and its boundary.
     @Test func smallRowsAllTranspositions() {
         for (ta, tb) in Self.transpositions {
-            for m in 1...9 {
+            for m in [1, 2, 3, 4, 5, 7, 8, 9, 13, 24, 25] {
                 Self.check(Case(m: m, n: 129, k: 67, transA: ta, transB: tb, pad: 5, alpha: 1.5, beta: -2))
                 Self.check(Case(m: m, n: 1000, k: 300, transA: ta, transB: tb))
             }
