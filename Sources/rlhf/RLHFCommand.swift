@@ -24,5 +24,5 @@ struct RLHFCommand: ParsableCommand {
     )
 
     /// Subcommands that exist today. Add a new one here when its file lands.
-    static let available: [ParsableCommand.Type] = []
+    static let available: [ParsableCommand.Type] = [TokenizeCommand.self]
 }
