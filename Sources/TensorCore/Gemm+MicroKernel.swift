@@ -79,7 +79,7 @@ extension Gemm {
 
 
     @inline(__always)
-    static func storeRow(_ p: UnsafeMutablePointer<Float>, _ x: SIMD16<Float>, _ y: SIMD16<Float>) {
+    private static func storeRow(_ p: UnsafeMutablePointer<Float>, _ x: SIMD16<Float>, _ y: SIMD16<Float>) {
         let raw = UnsafeMutableRawPointer(p)
         raw.storeBytes(of: x, as: SIMD16<Float>.self)
         raw.storeBytes(of: y, toByteOffset: 64, as: SIMD16<Float>.self)
@@ -87,7 +87,7 @@ extension Gemm {
 
     /// p[0..<32] = x ++ y + beta * p[0..<32]
     @inline(__always)
-    static func updateRow(_ p: UnsafeMutablePointer<Float>, _ x: SIMD16<Float>, _ y: SIMD16<Float>,
+    private static func updateRow(_ p: UnsafeMutablePointer<Float>, _ x: SIMD16<Float>, _ y: SIMD16<Float>,
                           _ beta: SIMD16<Float>) {
         let raw = UnsafeMutableRawPointer(p)
         let old0 = UnsafeRawPointer(raw).loadUnaligned(as: SIMD16<Float>.self)

@@ -53,13 +53,13 @@ extension Gemm {
     /// The micro-kernel with run-time strides into a 12 x 32 scratch tile (alpha 1, beta 0):
     /// one out-of-line copy serves every edge tile.
     @inline(never)
-    static func edgeKernel(_ kc: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
+    private static func edgeKernel(_ kc: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ depthStride: Int,
                            _ b: UnsafePointer<Float>, _ tile: UnsafeMutablePointer<Float>) {
         microKernel(kc, a, rowStride, depthStride, b, tile, microCols, 1, 0)
     }
 
     /// C[rows, cols] on one thread, with its own packing buffers.
-    static func packedBlock(
+    private static func packedBlock(
         rows: Range<Int>, cols: Range<Int>, k: Int,
         a: UnsafePointer<Float>, lda: Int, transA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transB: Bool,

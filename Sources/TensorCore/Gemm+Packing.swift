@@ -83,7 +83,7 @@ extension Gemm {
     /// shuffle (one `vpermt2ps`). Rows past `lastRow` repeat it (their lanes are junk that
     /// a narrower packing overwrites); stores go in ascending p, each 16 floats wide.
     @inline(__always)
-    static func transpose16(_ src: UnsafePointer<Float>, _ lds: Int, lastRow: Int = 15,
+    private static func transpose16(_ src: UnsafePointer<Float>, _ lds: Int, lastRow: Int = 15,
                             into dst: UnsafeMutablePointer<Float>, _ ldd: Int) {
         @inline(__always) func row(_ q: Int) -> SIMD16<Float> { load16(src + min(q, lastRow) * lds) }
         var r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5), r6 = row(6)
@@ -113,34 +113,34 @@ extension Gemm {
     }
 
     @inline(__always)
-    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+    private static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
     }
 
     @inline(__always)
-    static func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+    private static func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
     }
 
     // Row i (bit h clear) and row i + h of a 16 x 16 block: swap the off-diagonal h x h
     // sub-blocks, i.e. bit h of the column index with bit h of the row index.
     @inline(__always)
-    static func interleave8(_ x: SIMD16<Float>, _ y: SIMD16<Float>) -> (SIMD16<Float>, SIMD16<Float>) {
+    private static func interleave8(_ x: SIMD16<Float>, _ y: SIMD16<Float>) -> (SIMD16<Float>, SIMD16<Float>) {
         (SIMD16(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7]),
          SIMD16(x[8], x[9], x[10], x[11], x[12], x[13], x[14], x[15], y[8], y[9], y[10], y[11], y[12], y[13], y[14], y[15]))
     }
     @inline(__always)
-    static func interleave4(_ x: SIMD16<Float>, _ y: SIMD16<Float>) -> (SIMD16<Float>, SIMD16<Float>) {
+    private static func interleave4(_ x: SIMD16<Float>, _ y: SIMD16<Float>) -> (SIMD16<Float>, SIMD16<Float>) {
         (SIMD16(x[0], x[1], x[2], x[3], y[0], y[1], y[2], y[3], x[8], x[9], x[10], x[11], y[8], y[9], y[10], y[11]),
          SIMD16(x[4], x[5], x[6], x[7], y[4], y[5], y[6], y[7], x[12], x[13], x[14], x[15], y[12], y[13], y[14], y[15]))
     }
     @inline(__always)
-    static func interleave2(_ x: SIMD16<Float>, _ y: SIMD16<Float>) -> (SIMD16<Float>, SIMD16<Float>) {
+    private static func interleave2(_ x: SIMD16<Float>, _ y: SIMD16<Float>) -> (SIMD16<Float>, SIMD16<Float>) {
         (SIMD16(x[0], x[1], y[0], y[1], x[4], x[5], y[4], y[5], x[8], x[9], y[8], y[9], x[12], x[13], y[12], y[13]),
          SIMD16(x[2], x[3], y[2], y[3], x[6], x[7], y[6], y[7], x[10], x[11], y[10], y[11], x[14], x[15], y[14], y[15]))
     }
     @inline(__always)
-    static func interleave1(_ x: SIMD16<Float>, _ y: SIMD16<Float>) -> (SIMD16<Float>, SIMD16<Float>) {
+    private static func interleave1(_ x: SIMD16<Float>, _ y: SIMD16<Float>) -> (SIMD16<Float>, SIMD16<Float>) {
         (SIMD16(x[0], y[0], x[2], y[2], x[4], y[4], x[6], y[6], x[8], y[8], x[10], y[10], x[12], y[12], x[14], y[14]),
          SIMD16(x[1], y[1], x[3], y[3], x[5], y[5], x[7], y[7], x[9], y[9], x[11], y[11], x[13], y[13], x[15], y[15]))
     }

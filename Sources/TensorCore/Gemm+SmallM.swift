@@ -50,12 +50,12 @@ extension Gemm {
     }
 
     @inline(__always)
-    static func finish(_ acc: Float, _ c: UnsafeMutablePointer<Float>, _ alpha: Float, _ beta: Float) {
+    private static func finish(_ acc: Float, _ c: UnsafeMutablePointer<Float>, _ alpha: Float, _ beta: Float) {
         c.pointee = beta == 0 ? alpha * acc : alpha * acc + beta * c.pointee
     }
 
     @inline(__always)
-    static func finish(_ acc: SIMD16<Float>, _ c: UnsafeMutablePointer<Float>, _ alpha: Float, _ beta: Float) {
+    private static func finish(_ acc: SIMD16<Float>, _ c: UnsafeMutablePointer<Float>, _ alpha: Float, _ beta: Float) {
         let raw = UnsafeMutableRawPointer(c)
         var out = acc * alpha
         if beta != 0 { out = out.addingProduct(beta, UnsafeRawPointer(raw).loadUnaligned(as: SIMD16<Float>.self)) }
@@ -64,19 +64,19 @@ extension Gemm {
 
     /// Horizontal sum by halves (`.sum()` is slow, PERF-NOTES).
     @inline(__always)
-    static func total(_ v: SIMD16<Float>) -> Float {
+    private static func total(_ v: SIMD16<Float>) -> Float {
         let v8 = v.lowHalf + v.highHalf, v4 = v8.lowHalf + v8.highHalf, v2 = v4.lowHalf + v4.highHalf
         return v2[0] + v2[1]
     }
 
     @inline(__always)
-    static func load16(_ p: UnsafePointer<Float>, _ offset: Int = 0) -> SIMD16<Float> {
+    private static func load16(_ p: UnsafePointer<Float>, _ offset: Int = 0) -> SIMD16<Float> {
         UnsafeRawPointer(p + offset).loadUnaligned(as: SIMD16<Float>.self)
     }
 
     /// Rows 0..<4 of c[cols] (a: 4 x k, contiguous) = alpha * a B[:, cols] + beta * c, 64
     /// columns at a time: 16 accumulators, each B vector feeds four FMAs.
-    static func axpyRows4(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+    private static func axpyRows4(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
                           cols: Range<Int>, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
         var j = cols.lowerBound
         while j + 64 <= cols.upperBound {
@@ -108,7 +108,7 @@ extension Gemm {
 
     /// c[cols] = alpha * sum_p a[p] * B[p, cols] + beta * c[cols], 128 columns at a time
     /// (eight independent FMA chains hide the FMA latency).
-    static func axpyRow(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+    private static func axpyRow(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
                         cols: Range<Int>, c: UnsafeMutablePointer<Float>, alpha: Float, beta: Float) {
         var j = cols.lowerBound
         while j + 128 <= cols.upperBound {
@@ -144,7 +144,7 @@ extension Gemm {
 
     /// Rows 0..<4 of c[j] = alpha * dot(a[r], B[j, 0..<k]) + beta * c[j]: each B vector
     /// feeds four rows, eight accumulators in flight.
-    static func dotRows4(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+    private static func dotRows4(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
                          cols: Range<Int>, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
         let a0 = a, a1 = a + k, a2 = a + 2 * k, a3 = a + 3 * k
         for j in cols {
@@ -172,7 +172,7 @@ extension Gemm {
     }
 
     /// c[j] = alpha * dot(a, B[j, 0..<k]) + beta * c[j] for j in cols, four accumulators.
-    static func dotRow(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+    private static func dotRow(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
                        cols: Range<Int>, c: UnsafeMutablePointer<Float>, alpha: Float, beta: Float) {
         for j in cols {
             let row = b + j * ldb

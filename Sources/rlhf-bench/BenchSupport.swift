@@ -5,8 +5,13 @@ import Foundation
 
 /// Prints one figure as `name: value unit`, with enough digits to compare runs.
 func printFigure(_ name: String, _ value: Double, _ unit: String) {
-    let digits = abs(value) >= 100 ? 1 : abs(value) >= 1 ? 2 : 3
-    print("\(name): \(String(format: "%.\(digits)f", value)) \(unit)")
+    let text: String
+    if value != 0 && abs(value) < 0.01 {
+        text = String(format: "%.2e", value)
+    } else {
+        text = String(format: "%.\(abs(value) >= 100 ? 1 : abs(value) >= 1 ? 2 : 3)f", value)
+    }
+    print(unit.isEmpty ? "\(name): \(text)" : "\(name): \(text) \(unit)")
 }
 
 /// Prints a non-numeric fact (a library's absence, a chosen kernel) in the same shape.

@@ -93,7 +93,7 @@ struct CoreBench: ParsableCommand {
                     if let o = ours[key], let t = theirs[key] { printFigure("gemm_ratio_ours_vs_openblas_\(key)", o / t, "x") }
                 }
             }
-            printFigure("gemm_max_abs_diff_ours_vs_openblas", Double(maxDiff), "")
+            printFigure("gemm_max_abs_diff_ours_vs_openblas", Double(maxDiff), "")  // inputs in [-1, 1)
         }
         let first = "1t_\(gemmShapes[0].name)"
         if let speed = ours[first], speed < 50 {
