@@ -10,10 +10,7 @@ public final class TensorStorage: @unchecked Sendable {
     public init(uninitializedCount count: Int) {
         self.count = count
         // 64-byte alignment keeps SIMD16<Float> loads on single cache lines.
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        var raw: UnsafeMutableRawPointer?
-        let rc = posix_memalign(&raw, 64, bytes)
-        guard rc == 0, let raw else { fatalError("TensorStorage: out of memory allocating \(bytes) bytes") }
+        let raw = BufferCache.allocate(bytes: max(count, 1) * MemoryLayout<Float>.stride)
         self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
@@ -28,5 +25,5 @@ public final class TensorStorage: @unchecked Sendable {
         return s
     }
 
-    deinit { free(pointer) }
+    deinit { BufferCache.release(UnsafeMutableRawPointer(pointer), bytes: max(count, 1) * MemoryLayout<Float>.stride) }
 }
