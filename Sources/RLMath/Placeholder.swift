@@ -1,1 +1,0 @@
-// RLMath: placeholder until its first file lands (replace me).
