@@ -1,1 +1,0 @@
-// RunKit: placeholder until its first file lands (replace me).
