@@ -13,7 +13,7 @@ let fastFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "native"])]
 
 let package = Package(
     name: "swift-rlhf",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "NN", targets: ["NN"]),
@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Generation", targets: ["Generation"]),
         .library(name: "RLMath", targets: ["RLMath"]),
+        .library(name: "RLHF", targets: ["RLHF"]),
         .library(name: "Data", targets: ["Data"]),
         .library(name: "RunKit", targets: ["RunKit"]),
         .executable(name: "rlhf", targets: ["rlhf"]),
@@ -40,17 +41,19 @@ let package = Package(
         .target(name: "RLMath", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
         .target(name: "Data", dependencies: ["TensorCore", "Tokenizers"], swiftSettings: fastFlags),
         .target(name: "RunKit", swiftSettings: fastFlags),
+        .target(name: "RLHF", dependencies: ["TensorCore", "NN", "SafeTensors", "Tokenizers", "Models", "Generation", "RLMath", "Data", "RunKit"],
+                swiftSettings: kernelFlags),
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "TensorCore", "NN", "SafeTensors", "Tokenizers", "Models", "Generation",
+                "TensorCore", "NN", "SafeTensors", "Tokenizers", "Models", "Generation", "RLHF",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastFlags),
         .executableTarget(
             name: "rlhf-bench",
             dependencies: [
-                "TensorCore", "NN", "Tokenizers", "Models", "Generation",
+                "TensorCore", "NN", "Tokenizers", "Models", "Generation", "RLHF",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: kernelFlags),
@@ -59,6 +62,8 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "NN", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
+        .testTarget(name: "RLHFTests", dependencies: ["RLHF", "Models", "Tokenizers", "TensorCore", "RLMath", "Data", "RunKit"],
+                    exclude: ["Fixtures"], swiftSettings: fastFlags),
         .testTarget(name: "RLMathTests", dependencies: ["RLMath", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
         .testTarget(name: "DataTests", dependencies: ["Data", "Tokenizers", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
         .testTarget(name: "RunKitTests", dependencies: ["RunKit"], swiftSettings: fastFlags),

@@ -16,13 +16,11 @@ struct RLHFCommand: ParsableCommand {
           sft         supervised fine-tuning on prompt/completion JSONL
           reward      Bradley-Terry reward-model training on preference JSONL
           ppo         PPO with actor, critic, frozen reference and reward model
-          generate    sample completions with a KV cache
-          perplexity  score a text file with a model
           convert     GGUF -> Hugging Face directory
         """,
         subcommands: RLHFCommand.available
     )
 
     /// Subcommands that exist today. Add a new one here when its file lands.
-    static let available: [ParsableCommand.Type] = [TokenizeCommand.self]
+    static let available: [ParsableCommand.Type] = [TokenizeCommand.self, GenerateCommand.self, PerplexityCommand.self]
 }
