@@ -1,0 +1,198 @@
+// `ExampleTokenizer`: rows -> token ids, split into prompt and completion, as TRL's trainers
+// tokenize them:
+// - chat rows go through the tokenizer's chat template: prompt ids = template(prompt,
+//   add_generation_prompt: true); completion ids = template(prompt + completion) minus its
+//   first len(prompt ids) tokens (TRL's difference rule; a non-prefix is reported);
+// - plain rows: encode(prompt) with special tokens (e.g. BOS) + encode(completion) without,
+//   + EOS (TRL appends eos_token too; not doubled). Tokenizing the two apart keeps the prompt
+//   an exact prefix (TRL tokenizes the joined text, which can merge across the boundary);
+// - {"text"}: encode(text) + EOS, all completion; {"messages"}: the whole rendered
+//   conversation is completion (TRL's default) or, with `.finalAssistantTurn`, only the
+//   last assistant message onward.
+// Then `TruncationPolicy`. Leaves out packing and assistant-only masks inside a conversation.
+import Foundation
+import Tokenizers
+
+public struct ExampleTokenizer: Sendable {
+    public enum ConversationLoss: Sendable, Equatable {
+        /// Every token of a {"messages"} row is trained on (TRL's default).
+        case allTokens
+        /// Messages before the last assistant message are the prompt.
+        case finalAssistantTurn
+    }
+
+    public struct Options: Sendable, Equatable {
+        /// Truncation of every example. Default: none.
+        public var truncation: TruncationPolicy
+        /// Append EOS to plain completions and {"text"} rows. Default true (as TRL).
+        public var appendEOS: Bool
+        /// Which part of a {"messages"} row is completion. Default `.allTokens`.
+        public var conversationLoss: ConversationLoss
+
+        public init(truncation: TruncationPolicy = .none, appendEOS: Bool = true, conversationLoss: ConversationLoss = .allTokens) {
+            self.truncation = truncation; self.appendEOS = appendEOS; self.conversationLoss = conversationLoss
+        }
+    }
+
+    public let tokenizer: Tokenizer
+    public var options: Options
+
+    public init(tokenizer: Tokenizer, options: Options = Options()) throws {
+        try options.truncation.validate()
+        self.tokenizer = tokenizer; self.options = options
+    }
+
+    var bos: Int32? { tokenizer.bosTokenId.map(Int32.init) }
+
+    // MARK: SFT
+
+    /// Tokenizes and truncates SFT rows. Throws on the first bad row; skipped rows (policy
+    /// `.skip`) are listed in the report; all rows skipped is `DataError.noExamples`.
+    public func sft(_ rows: [SFTRow]) throws -> (examples: [TokenizedExample], report: TokenizationReport) {
+        var report = TokenizationReport()
+        var out: [TokenizedExample] = []
+        out.reserveCapacity(rows.count)
+        for row in rows {
+            report.rows += 1
+            let (p, c) = try split(row, report: &report)
+            if let e = try finish(prompt: p, completions: [c], source: row.source, report: &report) {
+                out.append(TokenizedExample(ids: e.prompt + e.completions[0], promptLength: e.prompt.count, source: row.source))
+            }
+        }
+        try checkNotEmpty(out.count, rows: rows.map(\.source), report: report)
+        return (out, report)
+    }
+
+    /// Prompt and completion ids of one SFT row, before truncation.
+    public func split(_ row: SFTRow) throws -> (prompt: [Int32], completion: [Int32]) {
+        var report = TokenizationReport()
+        return try split(row, report: &report)
+    }
+
+    func split(_ row: SFTRow, report: inout TokenizationReport) throws -> (prompt: [Int32], completion: [Int32]) {
+        switch row.content {
+        case let .promptCompletion(prompt, completion):
+            return (ids(prompt, special: true), try withEOS(ids(completion, special: false), row.source))
+        case let .text(text):
+            return ([], try withEOS(ids(text, special: true), row.source))
+        case let .chatPromptCompletion(prompt, completion):
+            return try chatSplit(prompt: prompt, completion: completion, source: row.source, report: &report)
+        case let .conversation(messages):
+            switch options.conversationLoss {
+            case .allTokens:
+                return ([], try chat(messages, generationPrompt: false, source: row.source))
+            case .finalAssistantTurn:
+                guard let i = messages.lastIndex(where: { $0.role == "assistant" }) else {
+                    throw DataError.invalidRow(row.source, "field \"messages\": no assistant message to train on")
+                }
+                return try chatSplit(prompt: Array(messages[..<i]), completion: Array(messages[i...]), source: row.source, report: &report)
+            }
+        }
+    }
+
+    // MARK: preferences
+
+    /// Tokenizes preference rows: one prompt (truncated once) shared by chosen and rejected.
+    /// A pair is skipped (or refused) if either response ends up empty.
+    public func preferences(_ rows: [PreferenceRow]) throws -> (pairs: [PreferencePair], report: TokenizationReport) {
+        var report = TokenizationReport()
+        var out: [PreferencePair] = []
+        for row in rows {
+            report.rows += 1
+            let prompt: [Int32], chosen: [Int32], rejected: [Int32]
+            switch row.content {
+            case let .plain(p, c, r):
+                prompt = ids(p, special: true)
+                chosen = try withEOS(ids(c, special: false), row.source)
+                rejected = try withEOS(ids(r, special: false), row.source)
+            case let .chat(p, c, r):
+                let a = try chatSplit(prompt: p, completion: c, source: row.source, report: &report)
+                let b = try chatSplit(prompt: p, completion: r, source: row.source, report: &report)
+                (prompt, chosen, rejected) = (a.prompt, a.completion, b.completion)
+            }
+            guard let e = try finish(prompt: prompt, completions: [chosen, rejected], source: row.source, report: &report) else { continue }
+            out.append(PreferencePair(
+                chosen: TokenizedExample(ids: e.prompt + e.completions[0], promptLength: e.prompt.count, source: row.source),
+                rejected: TokenizedExample(ids: e.prompt + e.completions[1], promptLength: e.prompt.count, source: row.source)))
+        }
+        try checkNotEmpty(out.count, rows: rows.map(\.source), report: report)
+        return (out, report)
+    }
+
+    // MARK: prompts
+
+    /// Tokenizes PPO prompts (chat prompts end with the generation prompt); only
+    /// `maxPromptLength` applies (keeping the tail). A prompt with no tokens is an error.
+    public func prompts(_ rows: [PromptRow]) throws -> (prompts: [PromptExample], report: TokenizationReport) {
+        var report = TokenizationReport()
+        var out: [PromptExample] = []
+        for row in rows {
+            report.rows += 1
+            var p: [Int32]
+            switch row.prompt {
+            case .text(let s): p = ids(s, special: true)
+            case .messages(let m): p = try chat(m, generationPrompt: true, source: row.source)
+            }
+            guard !p.isEmpty else { throw DataError.invalidRow(row.source, "field \"prompt\": no tokens") }
+            let t = options.truncation.truncatePrompt(p, bos: bos)
+            if t.count != p.count { report.truncated += 1 }
+            p = t
+            out.append(PromptExample(ids: p, answer: row.answer, source: row.source))
+            report.examples += 1
+        }
+        return (out, report)
+    }
+
+    // MARK: helpers
+
+    func ids(_ text: String, special: Bool) -> [Int32] {
+        tokenizer.encode(text, addSpecialTokens: special).map { Int32(truncatingIfNeeded: $0) }
+    }
+
+    func withEOS(_ ids: [Int32], _ source: SourceLine) throws -> [Int32] {
+        guard options.appendEOS else { return ids }
+        guard let eos = tokenizer.eosTokenId.map(Int32.init) else {
+            throw DataError.invalidArgument("\(source): the tokenizer has no eos_token to append; set append_eos to false")
+        }
+        return ids.last == eos ? ids : ids + [eos]
+    }
+
+    func chat(_ messages: [ChatMessage], generationPrompt: Bool, source: SourceLine) throws -> [Int32] {
+        do {
+            return try tokenizer.encodeChat(messages, addGenerationPrompt: generationPrompt).map { Int32(truncatingIfNeeded: $0) }
+        } catch {
+            throw DataError.invalidRow(source, "chat template: \(error)")
+        }
+    }
+
+    func chatSplit(prompt: [ChatMessage], completion: [ChatMessage], source: SourceLine,
+                   report: inout TokenizationReport) throws -> (prompt: [Int32], completion: [Int32]) {
+        let p = try chat(prompt, generationPrompt: true, source: source)
+        let full = try chat(prompt + completion, generationPrompt: false, source: source)
+        if !full.starts(with: p), !report.promptPrefixMismatches.contains(source) { report.promptPrefixMismatches.append(source) }
+        return (p, Array(full.dropFirst(p.count)))
+    }
+
+    /// Applies the truncation policy to a prompt and its completions (1 for SFT, 2 for pairs).
+    func finish(prompt: [Int32], completions: [[Int32]], source: SourceLine,
+                report: inout TokenizationReport) throws -> (prompt: [Int32], completions: [[Int32]])? {
+        let policy = options.truncation
+        let p = policy.truncatePrompt(prompt, bos: bos)
+        let cs = completions.map { policy.truncateCompletion($0, promptLength: p.count) }
+        if cs.contains(where: \.isEmpty) {
+            switch policy.onEmptyCompletion {
+            case .error: throw DataError.emptyCompletion(source, promptTokens: p.count, maxLength: policy.maxLength)
+            case .skip: report.skippedEmptyCompletion.append(source); return nil
+            }
+        }
+        if p.count != prompt.count || zip(cs, completions).contains(where: { $0.count != $1.count }) { report.truncated += 1 }
+        report.examples += 1
+        return (p, cs)
+    }
+
+    func checkNotEmpty(_ count: Int, rows: [SourceLine], report: TokenizationReport) throws {
+        guard count == 0 else { return }
+        throw rows.isEmpty ? DataError.invalidArgument("no rows to tokenize")
+                           : DataError.noExamples(file: rows[0].file, skipped: report.skippedEmptyCompletion.count)
+    }
+}

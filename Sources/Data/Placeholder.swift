@@ -1,1 +1,0 @@
-// Data: placeholder until its first file lands (replace me).
