@@ -1,12 +1,13 @@
-// `Collator`: token sequences -> one padded batch (`CollatedBatch`, flat row-major arrays,
-// no Models dependency). Shapes: B rows, T = longest row (or a fixed/multiple-of length).
-// attention mask 1 on real tokens; positions = cumsum(mask) - 1 clamped at 0 (so left
-// padding does not shift positions); labels = ids where the loss applies, -100 on prompt
-// and padding (or on padding only with `.all`), NOT shifted (HF `labels` convention: the
-// logit at t is scored against labels[t+1]). Preference pairs: chosen rows, then rejected.
+// `Collator`: token sequences -> one padded batch (`CollatedBatch`, flat row-major (B*T)
+// arrays, no Models dependency): ids, attention mask, positions, labels, loss mask; left or
+// right padding; preference pairs as chosen rows then rejected rows. Leaves out packing
+// several sequences into one row.
 import Foundation
 import Tokenizers
 
+/// B rows, T = longest row (or a fixed / multiple-of length). Positions = cumsum(mask) - 1
+/// clamped at 0, so left padding does not shift positions. Labels are NOT shifted (HF
+/// `labels` convention: the logit at t is scored against labels[t + 1]).
 public struct CollatedBatch: Sendable, Equatable {
     /// (B*T) token ids, pads = the collator's pad id.
     public var ids: [Int32]

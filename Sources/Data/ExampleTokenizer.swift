@@ -1,18 +1,20 @@
-// `ExampleTokenizer`: rows -> token ids, split into prompt and completion, as TRL's trainers
-// tokenize them:
-// - chat rows go through the tokenizer's chat template: prompt ids = template(prompt,
-//   add_generation_prompt: true); completion ids = template(prompt + completion) minus its
-//   first len(prompt ids) tokens (TRL's difference rule; a non-prefix is reported);
-// - plain rows: encode(prompt) with special tokens (e.g. BOS) + encode(completion) without,
-//   + EOS (TRL appends eos_token too; not doubled). Tokenizing the two apart keeps the prompt
-//   an exact prefix (TRL tokenizes the joined text, which can merge across the boundary);
-// - {"text"}: encode(text) + EOS, all completion; {"messages"}: the whole rendered
-//   conversation is completion (TRL's default) or, with `.finalAssistantTurn`, only the
-//   last assistant message onward.
-// Then `TruncationPolicy`. Leaves out packing and assistant-only masks inside a conversation.
+// `ExampleTokenizer`: dataset rows -> token ids split into prompt and completion, as TRL's
+// trainers tokenize them (chat rows through the chat template, plain rows as prompt +
+// completion + EOS; the exact rules are on the type), then `TruncationPolicy`. Leaves out
+// packing and assistant-only masks inside a multi-turn conversation.
 import Foundation
 import Tokenizers
 
+/// The rules, per row shape:
+/// - chat rows: prompt ids = template(prompt, add_generation_prompt: true); completion ids =
+///   template(prompt + completion) minus its first len(prompt ids) tokens (TRL's difference
+///   rule; when the prompt ids are not a prefix it is reported, and the split stays there);
+/// - plain rows: encode(prompt) with special tokens (e.g. BOS) + encode(completion) without
+///   + EOS (TRL appends eos_token too; never doubled). Encoding the two apart keeps the prompt
+///   an exact prefix (TRL encodes the joined text, which can merge across the boundary);
+/// - {"text"}: encode(text) + EOS, all completion;
+/// - {"messages"}: the whole rendered conversation is completion (TRL's default) or, with
+///   `.finalAssistantTurn`, the last assistant message onward.
 public struct ExampleTokenizer: Sendable {
     public enum ConversationLoss: Sendable, Equatable {
         /// Every token of a {"messages"} row is trained on (TRL's default).

@@ -1,10 +1,7 @@
-// `SFTRow`: one supervised fine-tuning row in one of TRL's shapes:
-//   {"prompt": "...", "completion": "..."}           plain prompt/completion
-//   {"prompt": [msgs], "completion": [msgs]}          chat prompt/completion
-//   {"text": "..."}                                   language modelling on the whole text
-//   {"messages": [{"role": ..., "content": ...}]}     a whole conversation
-// Shape is chosen per row by its keys ("messages", then "text", then "prompt"). Leaves
-// out tools, images and `chat_template_kwargs`.
+// `SFTRow`: one supervised fine-tuning row in one of TRL's shapes: prompt/completion (plain
+// strings or message lists), {"text"}, or {"messages": [{"role", "content"}]}. The shape is
+// chosen per row by its keys ("messages", then "text", then "prompt"). Leaves out tools,
+// images and `chat_template_kwargs`.
 import Foundation
 import Tokenizers
 

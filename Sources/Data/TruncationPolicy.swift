@@ -1,12 +1,13 @@
-// `TruncationPolicy`: how over-long examples are cut, in two steps:
-//   1. a prompt longer than `maxPromptLength` keeps its LAST tokens (the question nearest
-//      the answer), plus its first token when that is BOS;
-//   2. if prompt + completion is longer than `maxLength`, the completion keeps its FIRST
-//      tokens (with no step 1 and no prompt this is plain right truncation, as TRL's SFT).
-// A completion left with zero tokens is an error naming the row, or a counted skip
-// (`onEmptyCompletion`). Leaves out sliding windows and packing.
+// `TruncationPolicy`: how over-long examples are cut (the prompt keeps its tail, the
+// completion its head, steps on the type) and what happens to a completion left with zero
+// tokens: an error naming the row, or a counted skip. Leaves out sliding windows and packing.
 import Foundation
 
+/// Two steps:
+/// 1. a prompt longer than `maxPromptLength` keeps its LAST tokens (the part nearest the
+///    answer), plus its first token when that is BOS;
+/// 2. if prompt + completion is longer than `maxLength`, the completion keeps its FIRST
+///    tokens. With no step 1 and no prompt this is plain right truncation, as TRL's SFT.
 public struct TruncationPolicy: Sendable, Equatable {
     public enum EmptyCompletion: Sendable, Equatable {
         /// Throw `DataError.emptyCompletion` naming the row (default).
