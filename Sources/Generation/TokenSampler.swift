@@ -18,13 +18,23 @@ public enum TokenSampler {
     public static func sample(_ logits: UnsafeBufferPointer<Float>, config: SamplingConfig, rng: inout Philox) -> SampledToken {
         let v = logits.count
         let t: Float = config.isGreedy ? 1 : config.temperature
-        // Scaled logits and log-sum-exp over the full vocabulary.
+        // Scaled logits and log-sum-exp over the full vocabulary (SIMD: this runs once per
+        // row per decode step over the whole vocabulary).
         var scaled = [Float](repeating: 0, count: v)
-        var m = -Float.infinity
-        for i in 0..<v { scaled[i] = logits[i] / t; if scaled[i] > m { m = scaled[i] } }
-        var sum = 0.0
-        for i in 0..<v { sum += Foundation.exp(Double(scaled[i] - m)) }
-        let lse = m + Float(Foundation.log(sum))
+        let lse: Float = scaled.withUnsafeMutableBufferPointer { sp in
+            let out = sp.baseAddress!, inv = 1 / t
+            Kernels.map(logits.baseAddress!, out, v) { $0 * inv }
+            var m = -Float.infinity
+            for i in 0..<v where out[i] > m { m = out[i] }
+            let mv = SIMD16<Float>(repeating: m)
+            var sum = 0.0, i = 0
+            while i + 16 <= v {
+                sum += Double(VectorMath.sum(VectorMath.exp(UnsafeRawPointer(out + i).loadUnaligned(as: SIMD16<Float>.self) - mv)))
+                i += 16
+            }
+            while i < v { sum += Foundation.exp(Double(out[i] - m)); i += 1 }
+            return m + Float(Foundation.log(sum))
+        }
 
         if config.isGreedy {
             var best = 0

@@ -32,18 +32,26 @@ extension Gemm {
             let hi = min(n, units * (task + 1) / tasks * unit)
             guard lo < hi else { return }
             let (a, b, c) = operands.value
-            // Four rows at a time share every B load; leftover rows go one by one.
-            var i = 0
-            while i < m {
-                let rows = m - i >= 4 ? 4 : 1
-                let ai = a + i * k, ci = c + i * ldc
-                switch (transB, rows) {
-                case (true, 4): dotRows4(k: k, a: ai, b: b, ldb: ldb, cols: lo..<hi, c: ci, ldc: ldc, alpha: alpha, beta: beta)
-                case (true, _): dotRow(k: k, a: ai, b: b, ldb: ldb, cols: lo..<hi, c: ci, alpha: alpha, beta: beta)
-                case (false, 4): axpyRows4(k: k, a: ai, b: b, ldb: ldb, cols: lo..<hi, c: ci, ldc: ldc, alpha: alpha, beta: beta)
-                case (false, _): axpyRow(k: k, a: ai, b: b, ldb: ldb, cols: lo..<hi, c: ci, alpha: alpha, beta: beta)
+            // Column chunks small enough to stay in L2 while every row group passes over
+            // them: B is read from memory once, whatever m is.
+            let chunk = max(16, min(256, (256 << 10) / max(1, k * 4)) & ~15)
+            var j0 = lo
+            while j0 < hi {
+                let cols = j0..<min(hi, j0 + chunk)
+                // Four rows at a time share every B load; leftover rows go one by one.
+                var i = 0
+                while i < m {
+                    let rows = m - i >= 4 ? 4 : 1
+                    let ai = a + i * k, ci = c + i * ldc
+                    switch (transB, rows) {
+                    case (true, 4): dotRows4(k: k, a: ai, b: b, ldb: ldb, cols: cols, c: ci, ldc: ldc, alpha: alpha, beta: beta)
+                    case (true, _): dotRow(k: k, a: ai, b: b, ldb: ldb, cols: cols, c: ci, alpha: alpha, beta: beta)
+                    case (false, 4): axpyRows4(k: k, a: ai, b: b, ldb: ldb, cols: cols, c: ci, ldc: ldc, alpha: alpha, beta: beta)
+                    case (false, _): axpyRow(k: k, a: ai, b: b, ldb: ldb, cols: cols, c: ci, alpha: alpha, beta: beta)
+                    }
+                    i += rows
                 }
-                i += rows
+                j0 = cols.upperBound
             }
         }
         if tasks == 1 { block(0) } else { pool.parallelFor(tasks, block) }
@@ -142,25 +150,53 @@ extension Gemm {
         }
     }
 
-    /// Rows 0..<4 of c[j] = alpha * dot(a[r], B[j, 0..<k]) + beta * c[j]: each B vector
-    /// feeds four rows, eight accumulators in flight.
+    /// Rows 0..<4 of c[j] = alpha * dot(a[r], B[j, 0..<k]) + beta * c[j]. Four rows of B
+    /// at a time against the four rows of a: 8 loads feed 16 FMAs (a 4x1 form would need
+    /// 5 loads per 4 FMAs and run load-bound).
     private static func dotRows4(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
                          cols: Range<Int>, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
         let a0 = a, a1 = a + k, a2 = a + 2 * k, a3 = a + 3 * k
-        for j in cols {
+        let kv = k & ~15
+        var j = cols.lowerBound
+        while j + 4 <= cols.upperBound {
+            let w0 = b + j * ldb, w1 = w0 + ldb, w2 = w1 + ldb, w3 = w2 + ldb
+            var s00 = SIMD16<Float>(), s01 = SIMD16<Float>(), s02 = SIMD16<Float>(), s03 = SIMD16<Float>()
+            var s10 = SIMD16<Float>(), s11 = SIMD16<Float>(), s12 = SIMD16<Float>(), s13 = SIMD16<Float>()
+            var s20 = SIMD16<Float>(), s21 = SIMD16<Float>(), s22 = SIMD16<Float>(), s23 = SIMD16<Float>()
+            var s30 = SIMD16<Float>(), s31 = SIMD16<Float>(), s32 = SIMD16<Float>(), s33 = SIMD16<Float>()
+            var p = 0
+            while p < kv {
+                let x0 = load16(a0, p), x1 = load16(a1, p), x2 = load16(a2, p), x3 = load16(a3, p)
+                let y0 = load16(w0, p), y1 = load16(w1, p), y2 = load16(w2, p), y3 = load16(w3, p)
+                s00.addProduct(x0, y0); s01.addProduct(x0, y1); s02.addProduct(x0, y2); s03.addProduct(x0, y3)
+                s10.addProduct(x1, y0); s11.addProduct(x1, y1); s12.addProduct(x1, y2); s13.addProduct(x1, y3)
+                s20.addProduct(x2, y0); s21.addProduct(x2, y1); s22.addProduct(x2, y2); s23.addProduct(x2, y3)
+                s30.addProduct(x3, y0); s31.addProduct(x3, y1); s32.addProduct(x3, y2); s33.addProduct(x3, y3)
+                p += 16
+            }
+            // Lane r*4+q holds row r, column j+q (a SIMD vector, not an Array: no allocation).
+            var d = SIMD16<Float>(total(s00), total(s01), total(s02), total(s03), total(s10), total(s11), total(s12), total(s13),
+                                  total(s20), total(s21), total(s22), total(s23), total(s30), total(s31), total(s32), total(s33))
+            while p < k {
+                let ws = SIMD4<Float>(w0[p], w1[p], w2[p], w3[p])
+                d += SIMD16(lowHalf: SIMD8(lowHalf: ws * a0[p], highHalf: ws * a1[p]),
+                            highHalf: SIMD8(lowHalf: ws * a2[p], highHalf: ws * a3[p]))
+                p += 1
+            }
+            for r in 0..<4 { for q in 0..<4 { finish(d[r * 4 + q], c + r * ldc + j + q, alpha, beta) } }
+            j += 4
+        }
+        while j < cols.upperBound {
             let row = b + j * ldb
             var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>(), s3 = SIMD16<Float>()
-            var t0 = SIMD16<Float>(), t1 = SIMD16<Float>(), t2 = SIMD16<Float>(), t3 = SIMD16<Float>()
             var p = 0
-            while p + 32 <= k {
-                let x = load16(row, p), y = load16(row, p + 16)
-                s0.addProduct(load16(a0, p), x); t0.addProduct(load16(a0, p + 16), y)
-                s1.addProduct(load16(a1, p), x); t1.addProduct(load16(a1, p + 16), y)
-                s2.addProduct(load16(a2, p), x); t2.addProduct(load16(a2, p + 16), y)
-                s3.addProduct(load16(a3, p), x); t3.addProduct(load16(a3, p + 16), y)
-                p += 32
+            while p < kv {
+                let x = load16(row, p)
+                s0.addProduct(load16(a0, p), x); s1.addProduct(load16(a1, p), x)
+                s2.addProduct(load16(a2, p), x); s3.addProduct(load16(a3, p), x)
+                p += 16
             }
-            var d0 = total(s0 + t0), d1 = total(s1 + t1), d2 = total(s2 + t2), d3 = total(s3 + t3)
+            var d0 = total(s0), d1 = total(s1), d2 = total(s2), d3 = total(s3)
             while p < k {
                 let x = row[p]
                 d0 += a0[p] * x; d1 += a1[p] * x; d2 += a2[p] * x; d3 += a3[p] * x
@@ -168,6 +204,7 @@ extension Gemm {
             }
             finish(d0, c + j, alpha, beta); finish(d1, c + ldc + j, alpha, beta)
             finish(d2, c + 2 * ldc + j, alpha, beta); finish(d3, c + 3 * ldc + j, alpha, beta)
+            j += 1
         }
     }
 

@@ -40,6 +40,14 @@ public struct Philox: RandomNumberGenerator, Codable, Sendable, Equatable {
         return (c0, c1, c2, c3)
     }
 
+    /// The next whole 128-bit block (skips any partially used block).
+    public mutating func nextBlock() -> (UInt32, UInt32, UInt32, UInt32) {
+        buffer.removeAll()
+        let b = Philox.block(seed: seed, stream: stream, counter: counter)
+        counter &+= 1
+        return b
+    }
+
     public mutating func nextUInt32() -> UInt32 {
         if buffer.isEmpty {
             let (a, b, c, d) = Philox.block(seed: seed, stream: stream, counter: counter)
@@ -70,11 +78,23 @@ public struct Philox: RandomNumberGenerator, Codable, Sendable, Equatable {
 }
 
 extension Tensor {
-    /// Normal(mean, std) entries from `rng`.
+    /// Normal(mean, std) entries from `rng`: Box-Muller on whole Philox blocks, both
+    /// halves of each pair used (4 normals per block), so large inits stay fast.
     public static func randomNormal(_ shape: [Int], mean: Float = 0, std: Float = 1, rng: inout Philox) -> Tensor {
         var t = Tensor(uninitializedShape: shape)
         let p = t.storage.pointer
-        for i in 0..<t.count { p[i] = mean + std * rng.normal() }
+        let n = t.count
+        var i = 0
+        while i < n {
+            let (a, b, c, d) = rng.nextBlock()
+            for (u1bits, u2bits) in [(a, b), (c, d)] where i < n {
+                let u1 = Double(u1bits >> 8 + 1) / 16_777_217.0
+                let u2 = Double(u2bits >> 8) / 16_777_216.0
+                let r = (-2 * Foundation.log(u1)).squareRoot(), theta = 2 * Double.pi * u2
+                p[i] = mean + std * Float(r * Foundation.cos(theta)); i += 1
+                if i < n { p[i] = mean + std * Float(r * Foundation.sin(theta)); i += 1 }
+            }
+        }
         return t
     }
 
