@@ -13,8 +13,6 @@ struct RLHFCommand: ParsableCommand {
 
         Planned (tracked as issues; not yet available):
           demo        the whole recipe end to end on the bundled movie-review data
-          sft         supervised fine-tuning on prompt/completion JSONL
-          reward      Bradley-Terry reward-model training on preference JSONL
           ppo         PPO with actor, critic, frozen reference and reward model
           convert     GGUF -> Hugging Face directory
         """,
@@ -22,5 +20,5 @@ struct RLHFCommand: ParsableCommand {
     )
 
     /// Subcommands that exist today. Add a new one here when its file lands.
-    static let available: [ParsableCommand.Type] = [TokenizeCommand.self, GenerateCommand.self, PerplexityCommand.self]
+    static let available: [ParsableCommand.Type] = [TokenizeCommand.self, GenerateCommand.self, PerplexityCommand.self, SFTCommand.self, RewardCommand.self]
 }

@@ -1,0 +1,101 @@
+// SFTTrainer: supervised fine-tuning of a causal LM (SPEC 1.1): next-token cross-entropy
+// on completion tokens only (prompt and padding masked), or on every token. Evaluates
+// held-out loss and perplexity; saves an HF directory (with tokenizer files) at the end.
+import Data
+import Foundation
+import Models
+import NN
+import RunKit
+import TensorCore
+import Tokenizers
+
+public final class SFTTrainer: TrainingTask {
+    public let config: SFTConfig
+    public let model: CausalLM
+    public let tokenizer: Tokenizer
+    public let tokenizerDirectory: String
+    let train: [TokenizedExample]
+    let eval: [TokenizedExample]
+    let collator: Collator
+
+    public var parameters: [(String, Variable)] { model.namedParameters() }
+
+    /// Loads the model, tokenizes both splits, and reports what truncation did via `log`.
+    public init(config: SFTConfig, log: (String) -> Void = { _ in }) throws {
+        self.config = config
+        let bundle = try ModelBundle(directory: config.modelPath, tokenizerDirectory: config.tokenizerPath)
+        model = bundle.model
+        tokenizer = bundle.tokenizer
+        tokenizerDirectory = config.tokenizerPath ?? config.modelPath
+        let options = ExampleTokenizer.Options(truncation: TruncationPolicy(maxLength: config.maxLength, maxPromptLength: config.maxPromptLength))
+        let exTok = try ExampleTokenizer(tokenizer: tokenizer, options: options)
+        let rows = try SFTRow.load(URL(fileURLWithPath: config.trainFile))
+        let (examples, report) = try exTok.sft(rows)
+        if let evalFile = config.evalFile {
+            train = examples
+            eval = try exTok.sft(try SFTRow.load(URL(fileURLWithPath: evalFile))).examples
+        } else {
+            let split = try DataSplit(count: examples.count, evalFraction: config.evalFraction, seed: config.training.seed)
+            train = split.train.map { examples[$0] }
+            eval = split.eval.map { examples[$0] }
+        }
+        log("sft: \(report.rows) rows -> \(train.count) train / \(eval.count) eval examples (\(report.truncated) truncated)")
+        collator = Collator(padId: bundle.padTokenId, paddingSide: .right, lossTokens: config.completionOnlyLoss ? .completion : .all)
+    }
+
+    public var trainCount: Int { train.count }
+
+    public func batch(_ indices: [Int]) throws -> CollatedBatch { try collator.collate(indices.map { train[$0] }) }
+
+    public func loss(_ b: CollatedBatch) throws -> (loss: Variable, metrics: [(String, Double)], tokens: Int) {
+        let batch = try TokenBatch(ids: b.ids, batch: b.batch, time: b.time, attentionMask: b.attentionMask, positions: b.positions)
+        return (try model.loss(batch, labels: b.labels), [], b.attentionMask.reduce(0) { $0 + Int($1) })
+    }
+
+    /// Mean NLL over every scored held-out token, and its exp.
+    public func evaluate() throws -> [(String, Double)] {
+        guard !eval.isEmpty else { return [] }
+        var total = 0.0, count = 0
+        for start in stride(from: 0, to: eval.count, by: config.evalBatchSize) {
+            let b = try collator.collate(Array(eval[start..<min(eval.count, start + config.evalBatchSize)]))
+            let batch = try TokenBatch(ids: b.ids, batch: b.batch, time: b.time, attentionMask: b.attentionMask, positions: b.positions)
+            let n = Self.scoredTokens(b)
+            guard n > 0 else { continue }
+            let loss = try Tape.noGrad { try model.loss(batch, labels: b.labels) }
+            total += Double(loss.value.item) * Double(n); count += n
+        }
+        guard count > 0 else { return [] }
+        let mean = total / Double(count)
+        return [("eval/loss", mean), ("eval/perplexity", Foundation.exp(mean))]
+    }
+
+    /// Targets CausalLM.loss scores: label at t+1 set, position t real.
+    static func scoredTokens(_ b: CollatedBatch) -> Int {
+        var n = 0
+        for r in 0..<b.batch {
+            for t in 0..<(b.time - 1) where b.attentionMask[r * b.time + t] != 0 && b.labels[r * b.time + t + 1] != -100 { n += 1 }
+        }
+        return n
+    }
+
+    public func saveModel(to directory: URL) throws {
+        try ModelDirectory.save(model, to: directory.path, companionsFrom: tokenizerDirectory)
+    }
+
+    public func loadModel(from directory: URL) throws {
+        let loaded = try ModelDirectory.loadCausalLM(directory.path)
+        for ((_, p), (_, q)) in zip(model.namedParameters(), loaded.namedParameters()) { p.value = q.value }
+    }
+
+    /// Trains, then writes the final model to `<output_dir>/final`.
+    public func train(resume: Bool = false, stopAfter: Int? = nil, log: @escaping (String) -> Void = { _ in },
+                      progress: ProgressReporter? = nil) throws -> TrainingSummary {
+        let loop = TrainingLoop(task: self, args: config.training, trainIndices: Array(train.indices), log: log)
+        loop.progress = progress
+        let summary = try loop.run(resume: resume, stopAfter: stopAfter)
+        if summary.steps >= loop.totalSteps {
+            try saveModel(to: URL(fileURLWithPath: config.training.outputDir).appendingPathComponent("final"))
+        }
+        return summary
+    }
+}
