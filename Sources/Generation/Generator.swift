@@ -17,6 +17,11 @@ public struct GenerationResult: Sendable {
     /// Whether each row ended with an EOS (false: it hit maxNewTokens).
     public var hitEOS: [Bool]
 
+    public init(prompts: TokenBatch, tokens: [[Int32]], logprobs: [[Float]], samplingLogprobs: [[Float]], hitEOS: [Bool]) {
+        self.prompts = prompts; self.tokens = tokens; self.logprobs = logprobs
+        self.samplingLogprobs = samplingLogprobs; self.hitEOS = hitEOS
+    }
+
     /// Prompt + response as one (B, Tp + Tr) batch: prompts left-padded, responses
     /// right-padded with `pad`; mask 1 on real prompt tokens and response tokens up to and
     /// including EOS. `actionMask` (B, Tr) marks response tokens.

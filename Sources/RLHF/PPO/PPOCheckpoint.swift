@@ -1,0 +1,49 @@
+// PPOCheckpoint: everything a PPO run needs to continue exactly — actor and critic (HF
+// directories), both AdamW states, the KL controllers, running reward statistics, the data
+// position, the iteration and the metric history. (Sampling seeds derive from the
+// iteration, so no RNG stream needs saving.)
+import Data
+import Foundation
+import Models
+import RLMath
+import RunKit
+
+enum PPOCheckpoint {
+    static func save(_ t: PPOTrainer, to dir: URL) throws {
+        try ModelDirectory.save(t.actor, to: dir.appendingPathComponent("actor").path, companionsFrom: t.tokenizerDirectory)
+        try ModelDirectory.save(t.critic, to: dir.appendingPathComponent("critic").path)
+        let actorNames = t.actor.namedParameters().map(\.0), criticNames = t.critic.namedParameters().map(\.0)
+        let a = dir.appendingPathComponent("actor_optimizer"), c = dir.appendingPathComponent("critic_optimizer")
+        try FileManager.default.createDirectory(at: a, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: c, withIntermediateDirectories: true)
+        try OptimizerCheckpoint.save(t.actorOpt, names: actorNames, to: a)
+        try OptimizerCheckpoint.save(t.criticOpt, names: criticNames, to: c)
+        var state = TrainerState(step: t.iteration, epoch: t.samplerPosition.epoch, dataPosition: try OpaqueCodable(t.samplerPosition),
+                                 metricsHistory: t.history)
+        state.extra["kl_controller"] = try OpaqueCodable(t.klController)
+        if let p = t.penalty { state.extra["kl_penalty"] = try OpaqueCodable(p) }
+        state.extra["reward_stats"] = try OpaqueCodable(t.rewardStats)
+        state.extra["actor_optimizer_steps"] = try OpaqueCodable(t.actorOpt.steps)
+        state.extra["critic_optimizer_steps"] = try OpaqueCodable(t.criticOpt.steps)
+        try state.save(in: dir)
+    }
+
+    static func load(_ t: PPOTrainer, from dir: URL) throws {
+        let state = try TrainerState.load(from: dir)
+        let actor = try ModelDirectory.loadCausalLM(dir.appendingPathComponent("actor").path)
+        for ((_, p), (_, q)) in zip(t.actor.namedParameters(), actor.namedParameters()) { p.value = q.value }
+        let (critic, _) = try ModelDirectory.loadScalarHead(dir.appendingPathComponent("critic").path)
+        for ((_, p), (_, q)) in zip(t.critic.namedParameters(), critic.namedParameters()) { p.value = q.value }
+        var a = state, c = state
+        a.extra["optimizer_steps"] = state.extra["actor_optimizer_steps"]
+        c.extra["optimizer_steps"] = state.extra["critic_optimizer_steps"]
+        try OptimizerCheckpoint.load(t.actorOpt, names: t.actor.namedParameters().map(\.0), from: dir.appendingPathComponent("actor_optimizer"), state: a)
+        try OptimizerCheckpoint.load(t.criticOpt, names: t.critic.namedParameters().map(\.0), from: dir.appendingPathComponent("critic_optimizer"), state: c)
+        guard let pos = state.dataPosition, let kl = state.extra["kl_controller"], let stats = state.extra["reward_stats"] else {
+            throw RewardError(message: "\(dir.path): checkpoint lacks its data position or KL controller")
+        }
+        try t.restore(iteration: state.step, position: try pos.decode(DataPosition.self), kl: try kl.decode(KLController.self),
+                      penalty: try state.extra["kl_penalty"]?.decode(AdaptiveKLPenalty.self),
+                      rewardStats: try stats.decode(RunningMoments.self), history: state.metricsHistory)
+    }
+}

@@ -1,0 +1,321 @@
+// PPOTrainer: RLHF stage 3 (SPEC 2) with four models — actor (trained), critic (trained),
+// frozen reference, and a reward (model, rule or command). One iteration is the recipe
+//   1. rollout  2. score  3. rewards  4. GAE  5. update  6. KL control  7. log/checkpoint
+// with every formula in RLMath; this type only orchestrates. Real epochs over the prompt
+// set (seeded shuffle); total_episodes counts prompts.
+import Data
+import Foundation
+import Generation
+import Models
+import NN
+import RLMath
+import RunKit
+import TensorCore
+import Tokenizers
+
+public struct PPOSummary {
+    public var iterations: Int
+    public var history: [MetricsRecord]
+}
+
+public final class PPOTrainer {
+    public let config: PPOConfig
+    public let actor: CausalLM
+    public let reference: CausalLM
+    public let critic: ScalarHeadModel
+    public let reward: RewardSource
+    public let tokenizer: Tokenizer
+    let tokenizerDirectory: String
+    public let prompts: [PromptExample]
+    public let eosIds: [Int32]
+    public let padId: Int32
+    let actorOpt: AdamW
+    let criticOpt: AdamW
+    public private(set) var klController: KLController
+    public private(set) var penalty: AdaptiveKLPenalty?
+    var rewardStats = RunningMoments()
+    var sampler: EpochSampler
+    public private(set) var iteration = 0
+    var history: [MetricsRecord] = []
+    let log: (String) -> Void
+
+    public init(config: PPOConfig, log: @escaping (String) -> Void = { _ in }) throws {
+        self.config = config
+        self.log = log
+        // Models: actor and frozen reference from the SFT model.
+        let bundle = try ModelBundle(directory: config.sftModelPath, tokenizerDirectory: config.tokenizerPath)
+        actor = bundle.model
+        reference = try ModelDirectory.loadCausalLM(config.sftModelPath)
+        for p in reference.parameters() { p.name = nil }
+        tokenizer = bundle.tokenizer
+        tokenizerDirectory = config.tokenizerPath ?? config.sftModelPath
+        eosIds = bundle.eosTokenIds
+        padId = bundle.padTokenId
+        if eosIds.isEmpty { log("warning: the SFT model names no EOS token: every response runs to max_gen_len") }
+
+        // Reward.
+        if let spec = config.reward {
+            reward = spec.type == .command ? CommandReward(command: spec.command!, timeout: spec.timeoutSeconds) : try RuleReward(spec)
+        } else if let rm = config.rewardModelPath {
+            let (model, fresh) = try ModelDirectory.loadScalarHead(rm)
+            if fresh {
+                throw RewardError(message: "\(rm): reward_model_path has no trained score head (score.weight); train one with `rlhf reward` first")
+            }
+            reward = ModelReward(model: model, tokenizer: try PPOTrainer.sameTokenizer(rm, tokenizerDirectory) ? nil : ModelBundle.loadTokenizer(rm), name: rm)
+        } else {
+            // The article's behaviour, stated loudly: an untrained head on the SFT trunk.
+            let (model, _) = try ModelDirectory.loadScalarHead(config.sftModelPath, seed: config.seed &+ 7)
+            reward = ModelReward(model: model, tokenizer: nil, name: "untrained head on \(config.sftModelPath)")
+            log("WARNING: no reward named (neither reward_model_path nor reward): using the SFT model with a fresh, UNTRAINED score head, as the article's code does. Its rewards are meaningless until a trained reward model or a rule reward is configured.")
+        }
+
+        // Critic: explicit path, else the reward model's trunk, else the SFT model.
+        let criticPath = config.criticModelPath ?? config.rewardModelPath ?? config.sftModelPath
+        critic = try ModelDirectory.loadScalarHead(criticPath, seed: config.seed &+ 11).model
+
+        // Prompts, tokenized once; long prompts keep their tail.
+        let rows: [PromptRow]
+        switch config.promptData {
+        case let .file(path): rows = try PromptRow.load(URL(fileURLWithPath: path))
+        case let .inline(texts): rows = try PromptRow.inline(texts)
+        }
+        let exTok = try ExampleTokenizer(tokenizer: tokenizer)
+        prompts = try exTok.prompts(rows).prompts.map { p in
+            var q = p
+            if q.ids.count > config.maxPromptLength { q.ids = Array(q.ids.suffix(config.maxPromptLength)) }
+            return q
+        }
+        guard !prompts.isEmpty else { throw RewardError(message: "prompt_data: no prompts") }
+        if let empty = prompts.firstIndex(where: { $0.ids.isEmpty }) {
+            throw RewardError(message: "prompt_data: prompt \(empty) tokenizes to nothing")
+        }
+        let widest = prompts.map(\.ids.count).max()!
+        if widest + config.maxGenLen > actor.config.maxPositions {
+            throw ConfigError.invalidValue(file: "ppo config", field: "max_gen_len",
+                                           message: "the longest prompt (\(widest) tokens) + max_gen_len \(config.maxGenLen) exceeds the model's context of \(actor.config.maxPositions)")
+        }
+        sampler = try EpochSampler(indices: Array(prompts.indices), batchSize: config.rolloutBatchSize, seed: config.seed)
+
+        func decays(_ m: Module) -> [Bool] { m.namedParameters().map { !$0.0.hasSuffix(".bias") && !$0.0.contains("Norm") } }
+        actorOpt = AdamW(parameters: actor.parameters(), config: AdamWConfig(lr: config.lrActor, weightDecay: 0), decays: decays(actor))
+        criticOpt = AdamW(parameters: critic.parameters(), config: AdamWConfig(lr: config.lrCritic, weightDecay: 0), decays: decays(critic))
+        if let a = config.adaptiveKL {
+            klController = KLController(initialBeta: config.klCoef, target: a.target, horizon: a.horizon)
+        } else {
+            klController = KLController(fixed: config.klCoef)
+        }
+        if config.policyLoss == "kl_penalty" { penalty = AdaptiveKLPenalty(beta: config.klPenaltyBeta, target: config.klPenaltyTarget) }
+        log("ppo: \(prompts.count) prompts, \(config.iterations) iterations of \(config.rolloutBatchSize), reward: \(reward.name)")
+    }
+
+    static func sameTokenizer(_ a: String, _ b: String) -> Bool {
+        let fa = FileManager.default.contents(atPath: a + "/tokenizer.json"), fb = FileManager.default.contents(atPath: b + "/tokenizer.json")
+        return fa != nil && fa == fb
+    }
+
+    // MARK: - One iteration
+
+    /// Runs one PPO iteration and returns its metrics.
+    public func step() throws -> [(String, Double)] {
+        let t0 = Date()
+        // 1. Rollout: sample responses for the next prompts of the epoch.
+        let (indices, _) = sampler.next()
+        let batchPrompts = indices.map { prompts[$0] }
+        let sampling = SamplingConfig(maxNewTokens: config.maxGenLen, temperature: config.temperature, topK: config.topK,
+                                      topP: config.topP, eosTokenIds: eosIds, padTokenId: padId,
+                                      seed: config.seed &* 1_000_003 &+ UInt64(iteration))
+        let gen = try Generator.generate(actor, prompts: batchPrompts.map(\.ids), config: sampling)
+        let t1 = Date()
+
+        // 2. Score: one no-grad forward of each model over prompt + response.
+        var exp = try makeExperience(gen, batchPrompts)
+        let t2 = Date()
+
+        // 5. Update: ppo_epochs passes over shuffled minibatches.
+        let stats = try update(&exp)
+        let t3 = Date()
+
+        // 6. KL control, once per rollout batch.
+        let meanKL = exp.klPerSequence.reduce(0, +) / Float(exp.batch)
+        klController.update(currentKL: meanKL, nSteps: exp.batch)
+        if penalty != nil { penalty!.update(measuredKL: Float(stats["ppo/penalty_kl"] ?? 0)) }
+        iteration += 1
+
+        // 7. Metrics.
+        let mask = exp.actionMask
+        let rewardPerSeq = try maskedRowSums(exp.rewards, mask: mask).scalars
+        let tokens = exp.responseLengths.reduce(0, +)
+        var m: [(String, Double)] = [
+            ("ppo/score_mean", mean(exp.rawScores)),
+            ("ppo/reward_total_mean", mean(rewardPerSeq)),
+            ("ppo/kl_mean", Double(meanKL)),
+            ("ppo/beta", Double(klController.beta)),
+            ("ppo/response_length_mean", Double(tokens) / Double(exp.batch)),
+            ("ppo/truncated_fraction", Double(exp.hitEOS.filter { !$0 }.count) / Double(exp.batch)),
+            ("ppo/explained_variance", Double(try explainedVariance(values: exp.values, returns: exp.returns, mask: mask))),
+            ("time/rollout_s", t1.timeIntervalSince(t0)), ("time/scoring_s", t2.timeIntervalSince(t1)), ("time/update_s", t3.timeIntervalSince(t2)),
+            ("ppo/rollout_tokens_per_s", Double(tokens) / max(t1.timeIntervalSince(t0), 1e-9)),
+            ("ppo/train_tokens_per_s", Double(exp.sequences.attentionMask.reduce(0, +)) * Double(config.ppoEpochs) / max(t3.timeIntervalSince(t2), 1e-9)),
+        ]
+        m += stats.keys.sorted().map { ($0, stats[$0]!) }
+        if let penalty { m.append(("ppo/kl_penalty_beta", Double(penalty.beta))) }
+        if iteration % config.loggingSteps == 0 { try writeSamples(exp, batchPrompts) }
+        return m
+    }
+
+    func mean(_ x: [Float]) -> Double { x.isEmpty ? 0 : Double(x.reduce(0, +)) / Double(x.count) }
+
+    /// Steps 2-4: scoring forwards, per-token rewards, GAE and whitening.
+    public func makeExperience(_ gen: GenerationResult, _ batchPrompts: [PromptExample]) throws -> Experience {
+        let (seq, actionMask, a) = try gen.sequences(pad: padId)
+        let b = seq.batch, tp = gen.prompts.time
+        var actions = [Int32](repeating: padId, count: b * a)
+        for r in 0..<b { for (j, t) in gen.tokens[r].enumerated() { actions[r * a + j] = t } }
+        let mask = try Tensor(shape: [b, a], data: actionMask)
+        let (old, ref, values): (Tensor, Tensor, Tensor) = try Tape.noGrad {
+            (try ActionScoring.logprobs(actor, seq, promptWidth: tp, actions: actions, temperature: config.temperature).logprobs.value,
+             try ActionScoring.logprobs(reference, seq, promptWidth: tp, actions: actions, temperature: config.temperature).logprobs.value,
+             try ActionScoring.values(critic, seq, promptWidth: tp).value)
+        }
+        let responses = gen.tokens.enumerated().map { r, toks -> String in
+            let body = gen.hitEOS[r] ? Array(toks.dropLast()) : toks
+            return tokenizer.decode(body.map(Int.init), skipSpecialTokens: true)
+        }
+        let rewardBatch = RewardBatch(prompts: batchPrompts.map { tokenizer.decode($0.ids.map(Int.init), skipSpecialTokens: true) },
+                                      responses: responses, answers: batchPrompts.map(\.answer), sequences: seq,
+                                      responseLengths: gen.tokens.map(\.count))
+        let raw = try reward.scores(rewardBatch)
+        guard raw.count == b, raw.allSatisfy(\.isFinite) else {
+            throw RewardError(message: "reward \(reward.name) returned \(raw) for \(b) responses (finite numbers required)")
+        }
+        var scores = raw
+        if config.normalizeReward {
+            let (mu, sd) = rewardStats.update(raw)
+            scores = raw.map { Float((Double($0) - mu) / max(sd, 1e-8)) }
+        }
+        // 3. Rewards: -beta * kl_t per action, the score on the last action (SPEC 2).
+        let shaped = try tokenRewards(scores: try Tensor(shape: [b], data: scores), oldLogprobs: old, refLogprobs: ref, mask: mask,
+                                      beta: klController.beta, estimator: config.klEstimator, endsWithEOS: gen.hitEOS,
+                                      shaping: ScoreShaping(missingEOSPenalty: config.missingEOSPenalty, clip: config.rewardClip))
+        // 4. GAE over valid action tokens, then whiten the advantages over the batch.
+        let gae = try generalizedAdvantages(rewards: shaped.rewards, values: values, mask: mask, gamma: config.gamma, lambda: config.lambda)
+        let advantages = try whiten(gae.advantages, mask: mask)
+        return Experience(sequences: seq, promptWidth: tp, actions: actions, actionMask: mask, oldLogprobs: old, refLogprobs: ref,
+                          values: values, rewards: shaped.rewards, advantages: advantages, returns: gae.returns,
+                          scores: shaped.scores.scalars, rawScores: raw, klPerSequence: shaped.klSum.scalars,
+                          hitEOS: gen.hitEOS, responseLengths: gen.tokens.map(\.count))
+    }
+
+    /// Step 5: ppo_epochs x (rollout / mini_batch_size) gradient steps on actor and critic.
+    public func update(_ exp: inout Experience) throws -> [String: Double] {
+        var sums: [String: Double] = [:]
+        var count = 0
+        let actorParams = actor.parameters(), criticParams = critic.parameters()
+        var objective = config.objective
+        if case .klPenalty = objective, let penalty { objective = .klPenalty(beta: penalty.beta, estimator: .k3) }
+        for epoch in 0..<config.ppoEpochs {
+            let order = Shuffle.permutation(count: exp.batch, seed: config.seed, stream: UInt64(iteration) &* 1000 &+ UInt64(epoch) &+ 17)
+            for start in stride(from: 0, to: exp.batch, by: config.miniBatchSize) {
+                let mb = try exp.rows(Array(order[start..<min(exp.batch, start + config.miniBatchSize)]))
+                let tape = Tape()
+                let (total, pl, vl, entropy) = try tape.record { () throws -> (Variable, PolicyLossResult, ValueLossResult, Variable) in
+                    let (lp, logits) = try ActionScoring.logprobs(actor, mb.sequences, promptWidth: mb.promptWidth, actions: mb.actions,
+                                                                  temperature: config.temperature)
+                    let values = try ActionScoring.values(critic, mb.sequences, promptWidth: mb.promptWidth)
+                    let pl = try policyLoss(objective, logprobs: lp, oldLogprobs: mb.oldLogprobs, advantages: mb.advantages, mask: mb.actionMask)
+                    let vl = try valueLoss(values: values, oldValues: mb.values, returns: mb.returns, mask: mb.actionMask,
+                                           clipRange: config.cliprangeValue)
+                    var total = try pl.loss + vl.loss.scaled(by: config.vfCoef)
+                    let entropy: Variable
+                    if config.entropyCoef != 0 {
+                        entropy = try maskedEntropy(logits: logits, mask: mb.actionMask)
+                        total = try total - entropy.scaled(by: config.entropyCoef)
+                    } else {
+                        entropy = try Tape.noGrad { try maskedEntropy(logits: Variable(logits.value), mask: mb.actionMask) }
+                    }
+                    return (total, pl, vl, entropy)
+                }
+                try tape.backward(total)
+                if config.maxGradNorm > 0 {
+                    sums["ppo/actor_grad_norm", default: 0] += Double(try clipGradNorm(actorParams, maxNorm: config.maxGradNorm))
+                    sums["ppo/critic_grad_norm", default: 0] += Double(try clipGradNorm(criticParams, maxNorm: config.maxGradNorm))
+                }
+                actorOpt.step(); criticOpt.step()
+                for p in actorParams { p.zeroGrad() }
+                for p in criticParams { p.zeroGrad() }
+                sums["ppo/policy_loss", default: 0] += Double(pl.loss.value.item)
+                sums["ppo/value_loss", default: 0] += Double(vl.loss.value.item)
+                sums["ppo/clip_fraction", default: 0] += Double(pl.clipFraction)
+                sums["ppo/value_clip_fraction", default: 0] += Double(vl.clipFraction)
+                sums["ppo/approx_kl", default: 0] += Double(pl.approxKL)
+                sums["ppo/penalty_kl", default: 0] += Double(pl.penaltyKL)
+                sums["ppo/entropy", default: 0] += Double(entropy.value.item)
+                count += 1
+            }
+        }
+        return sums.mapValues { $0 / Double(max(count, 1)) }
+    }
+
+    func writeSamples(_ exp: Experience, _ batchPrompts: [PromptExample]) throws {
+        let url = URL(fileURLWithPath: config.outputDir).appendingPathComponent("samples.jsonl")
+        try FileManager.default.createDirectory(atPath: config.outputDir, withIntermediateDirectories: true)
+        var lines = ""
+        for r in 0..<exp.batch {
+            let resp = exp.actions[(r * exp.actionCount)..<(r * exp.actionCount + exp.responseLengths[r])].map(Int.init)
+            let obj: [String: Any] = ["iteration": iteration, "prompt": tokenizer.decode(batchPrompts[r].ids.map(Int.init), skipSpecialTokens: true),
+                                      "response": tokenizer.decode(resp, skipSpecialTokens: true), "score": Double(exp.rawScores[r])]
+            lines += String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self) + "\n"
+        }
+        if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+        let h = try FileHandle(forWritingTo: url)
+        try h.seekToEnd(); try h.write(contentsOf: Foundation.Data(lines.utf8)); try h.close()
+    }
+
+    // MARK: - The run
+
+    public func train(resume: Bool = false, stopAfter: Int? = nil, progress: ProgressReporter? = nil) throws -> PPOSummary {
+        let out = URL(fileURLWithPath: config.outputDir)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let store = CheckpointStore(root: out)
+        if resume, let ckpt = try store.latestComplete() {
+            try PPOCheckpoint.load(self, from: ckpt.url)
+            log("resumed from \(ckpt.url.path) at iteration \(iteration)")
+        }
+        let sinks = MetricsFanout([try JSONLMetricsWriter(url: out.appendingPathComponent("metrics.jsonl")),
+                                   try TensorBoardWriter(directory: out.appendingPathComponent("tensorboard"))])
+        let end = min(config.iterations, stopAfter.map { iteration + $0 } ?? config.iterations)
+        while iteration < end {
+            let metrics = try step()
+            let record = MetricsRecord(step: iteration, scalars: metrics.map { MetricsRecord.Scalar($0.0, $0.1) })
+            history.append(record)
+            if iteration % config.loggingSteps == 0 || iteration == end {
+                try sinks.log(record); try sinks.flush()
+                let get = { (k: String) in metrics.first { $0.0 == k }?.1 ?? .nan }
+                progress?.update(iteration, metrics: KeyValuePairs(dictionaryLiteral: ("score", get("ppo/score_mean")), ("kl", get("ppo/kl_mean"))))
+            }
+            if config.saveSteps > 0 && iteration % config.saveSteps == 0 && iteration < config.iterations {
+                _ = try store.write(step: iteration) { dir in try PPOCheckpoint.save(self, to: dir) }
+                _ = try store.prune(keepLast: config.saveTotalLimit)
+            }
+        }
+        progress?.finish()
+        if iteration >= config.iterations {
+            try ModelDirectory.save(actor, to: out.appendingPathComponent("final").path, companionsFrom: tokenizerDirectory)
+            try ModelDirectory.save(critic, to: out.appendingPathComponent("critic").path, companionsFrom: tokenizerDirectory)
+        }
+        return PPOSummary(iterations: iteration, history: history)
+    }
+
+    /// Restores the mutable state (used by PPOCheckpoint).
+    func restore(iteration: Int, position: DataPosition, kl: KLController, penalty: AdaptiveKLPenalty?, rewardStats: RunningMoments,
+                 history: [MetricsRecord]) throws {
+        self.iteration = iteration
+        sampler = try EpochSampler(indices: Array(prompts.indices), batchSize: config.rolloutBatchSize, seed: config.seed, position: position)
+        klController = kl
+        self.penalty = penalty
+        self.rewardStats = rewardStats
+        self.history = history
+    }
+
+    var samplerPosition: DataPosition { sampler.position }
+}

@@ -1,0 +1,160 @@
+// Where PPO's sequence scores come from (SPEC 1.3 / 2 "Scoring"): a trained reward model
+// read at each row's last real token, a built-in rule, or a user command fed JSONL.
+import Foundation
+import Models
+import TensorCore
+import Tokenizers
+
+/// One rollout batch as every reward sees it.
+public struct RewardBatch {
+    public var prompts: [String]
+    public var responses: [String]
+    /// Each prompt row's "answer" field, if any (exact-answer rules).
+    public var answers: [String?]
+    /// Prompt (left-padded) + response (right-padded), mask 1 on real tokens.
+    public var sequences: TokenBatch
+    public var responseLengths: [Int]
+}
+
+public protocol RewardSource: AnyObject {
+    /// One score per row.
+    func scores(_ batch: RewardBatch) throws -> [Float]
+    /// A short description for logs.
+    var name: String { get }
+}
+
+public struct RewardError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// A scalar-head reward model. With the policy's tokenizer it scores the rollout ids
+/// directly; with another tokenizer it re-encodes prompt + response text.
+public final class ModelReward: RewardSource {
+    public let model: ScalarHeadModel
+    let tokenizer: Tokenizer?
+    public let name: String
+
+    /// `tokenizer`: nil when the reward model shares the policy's vocabulary.
+    public init(model: ScalarHeadModel, tokenizer: Tokenizer?, name: String) {
+        self.model = model; self.tokenizer = tokenizer; self.name = name
+    }
+
+    public func scores(_ batch: RewardBatch) throws -> [Float] {
+        try Tape.noGrad {
+            guard let tokenizer else { return try model.lastTokenScores(batch.sequences).value.scalars }
+            let rows = zip(batch.prompts, batch.responses).map { tokenizer.encode($0 + $1).map(Int32.init) }
+            let pad = Int32(tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0)
+            return try model.lastTokenScores(try TokenBatch.leftPadded(rows, padId: pad)).value.scalars
+        }
+    }
+}
+
+/// The built-in rules of `RewardSpec`.
+public final class RuleReward: RewardSource {
+    let spec: RewardSpec
+    let regex: NSRegularExpression?
+    public var name: String { "rule:\(spec.type.rawValue)" }
+
+    public init(_ spec: RewardSpec) throws {
+        self.spec = spec
+        regex = try spec.pattern.map { try NSRegularExpression(pattern: $0) }
+    }
+
+    public func scores(_ batch: RewardBatch) throws -> [Float] {
+        try batch.responses.indices.map { i in
+            let r = batch.responses[i]
+            switch spec.type {
+            case .regex:
+                let hit = regex!.firstMatch(in: r, range: NSRange(r.startIndex..., in: r)) != nil
+                return hit ? spec.matchReward : spec.missReward
+            case .keywords:
+                let lower = r.lowercased()
+                return Float(spec.words!.filter { lower.contains($0.lowercased()) }.count) * spec.perKeyword
+            case .exactAnswer:
+                guard let answer = batch.answers[i] else {
+                    throw RewardError(message: "exact_answer reward: prompt \(i) (\"\(batch.prompts[i].prefix(40))\") has no \"answer\" field")
+                }
+                let a = answer.trimmingCharacters(in: .whitespacesAndNewlines)
+                let resp = r.trimmingCharacters(in: .whitespacesAndNewlines)
+                return (spec.match == "contains" ? resp.contains(a) : resp == a) ? spec.matchReward : spec.missReward
+            case .length:
+                let len = spec.unit == "tokens" ? batch.responseLengths[i] : r.split(whereSeparator: \.isWhitespace).count
+                let t = Float(spec.target!)
+                return -abs(Float(len) - t) / t
+            case .command:
+                preconditionFailure("command rewards are CommandReward")
+            }
+        }
+    }
+}
+
+/// A user program: receives one JSON object {"prompt","response"} per line on stdin and
+/// must print one number per line on stdout, in order. A non-zero exit, a non-number, a
+/// wrong count or a timeout is an error naming the command.
+public final class CommandReward: RewardSource {
+    let command: [String]
+    let timeout: Double
+    public var name: String { "command:\(command.joined(separator: " "))" }
+
+    public init(command: [String], timeout: Double) {
+        self.command = command; self.timeout = timeout
+    }
+
+    public func scores(_ batch: RewardBatch) throws -> [Float] {
+        let input = zip(batch.prompts, batch.responses).map { p, r -> String in
+            let obj = ["prompt": p, "response": r]
+            let data = try! JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
+            return String(decoding: data, as: UTF8.self)
+        }.joined(separator: "\n") + "\n"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = command
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        process.standardInput = stdin; process.standardOutput = stdout; process.standardError = stderr
+        do { try process.run() } catch {
+            throw RewardError(message: "reward command \(command): cannot start (\(error.localizedDescription))")
+        }
+        // Feed stdin from another thread so a program that writes before reading all of
+        // its input cannot deadlock us on a full pipe.
+        let writer = Thread {
+            stdin.fileHandleForWriting.write(Foundation.Data(input.utf8))
+            try? stdin.fileHandleForWriting.close()
+        }
+        writer.start()
+        let deadline = Date().addingTimeInterval(timeout)
+        let outData = UncheckedBox(Foundation.Data())
+        let errData = UncheckedBox(Foundation.Data())
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { outData.value = stdout.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter()
+        DispatchQueue.global().async { errData.value = stderr.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        while process.isRunning && Date() < deadline { usleep(2000) }
+        if process.isRunning {
+            process.terminate()
+            throw RewardError(message: "reward command \(command) did not finish within \(timeout) s")
+        }
+        group.wait()
+        let errTail = String(decoding: errData.value.suffix(500), as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw RewardError(message: "reward command \(command) exited with status \(process.terminationStatus): \(errTail)")
+        }
+        let lines = String(decoding: outData.value, as: UTF8.self).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard lines.count == batch.responses.count else {
+            throw RewardError(message: "reward command \(command) printed \(lines.count) lines for \(batch.responses.count) responses")
+        }
+        return try lines.enumerated().map { i, l in
+            guard let v = Float(l), v.isFinite else {
+                throw RewardError(message: "reward command \(command): line \(i + 1) is not a finite number: \"\(l.prefix(60))\"")
+            }
+            return v
+        }
+    }
+}
+
+final class UncheckedBox<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
+}
