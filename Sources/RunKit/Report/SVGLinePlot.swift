@@ -1,7 +1,7 @@
 // `SVGLinePlot`: a line chart as a self-contained SVG element (title, axis labels, round
-// ticks with grid lines, one or more named series, legend above the plot), for embedding in an HTML report
-// or saving as .svg. Generic `sans-serif` font, no scripts, no external resources; the same
-// input gives the same bytes. Leaves out log scales, error bands, interactivity.
+// ticks with grid lines, named series, legend above the plot), to embed in an HTML report or
+// save as .svg. Generic `sans-serif` font, no scripts, no external resources; the same input
+// gives the same bytes. Leaves out log scales, error bands, interactivity.
 import Foundation
 
 public struct SVGLinePlot: Sendable {
@@ -114,7 +114,11 @@ public struct SVGLinePlot: Sendable {
             let colour = Self.palette[k % Self.palette.count]
             var runs: [[(Double, Double)]] = [[]]
             for (x, y) in zip(s.x, s.y) {
-                if x.isFinite && y.isFinite { runs[runs.count - 1].append((px(x), py(y))) } else if !runs[runs.count - 1].isEmpty { runs.append([]) }
+                if x.isFinite && y.isFinite {
+                    runs[runs.count - 1].append((px(x), py(y)))
+                } else if !runs[runs.count - 1].isEmpty {
+                    runs.append([])
+                }
             }
             runs.removeAll { $0.isEmpty }
             let finite = runs.reduce(0) { $0 + $1.count }
