@@ -2,10 +2,12 @@
 // with 64 new tokens (prefill excluded), and the weight-read bandwidth this implies next
 // to a memcpy of the same number of bytes measured in the same run. Random weights,
 // GPT-2-124M and SmolLM2-135M shapes; greedy with EOS disabled so every row runs 64 steps.
+// --gguf adds a real model from a .gguf file (e.g. SmolLM2-135M-Instruct), dequantized.
 import ArgumentParser
 import Foundation
 import Generation
 import Models
+import RLHF
 import TensorCore
 
 struct GenerateBench: ParsableCommand {
@@ -17,12 +19,17 @@ struct GenerateBench: ParsableCommand {
     @Option(help: "Prompt length in tokens.") var promptLength = 16
     @Option(help: "Which shapes: gpt2, smollm2 or all.") var model = "all"
     @Option(help: "Batch sizes, comma-separated.") var batches = "1,8"
+    @Option(help: "Also measure this real model (.gguf file or HF directory); --model none skips the random ones.") var gguf: String?
 
     func run() throws {
         let shapes: [(String, TransformerConfig)] = [("gpt2_124m", .gpt2()), ("smollm2_135m", .llama())]
-        for (name, config) in shapes where model == "all" || name.hasPrefix(model) {
-            var initializer = WeightInit.random(seed: 1)
-            let lm = CausalLM(config: config, initializer: &initializer)
+        var models: [(String, () throws -> CausalLM)] = shapes.filter { model == "all" || $0.0.hasPrefix(model) }.map { name, config in
+            (name, { var initializer = WeightInit.random(seed: 1); return CausalLM(config: config, initializer: &initializer) })
+        }
+        if let gguf { models.append(("gguf_" + URL(fileURLWithPath: gguf).deletingPathExtension().lastPathComponent, { try ModelBundle(directory: gguf).model })) }
+        for (name, load) in models {
+            let lm = try load()
+            let config = lm.config
             // Bytes read per decode step: every matrix once (the tied head reads the embedding).
             let weightBytes = Double(lm.namedParameters().filter { !$0.0.contains("positionEmbedding") && !($0.0.contains("tokenEmbedding") && !config.tiedEmbeddings) }
                 .reduce(0) { $0 + $1.1.count } * 4)

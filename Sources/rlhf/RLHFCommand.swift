@@ -13,11 +13,11 @@ struct RLHFCommand: ParsableCommand {
 
         Planned (tracked as issues; not yet available):
           demo        the whole recipe end to end on the bundled movie-review data
-          convert     GGUF -> Hugging Face directory
         """,
         subcommands: RLHFCommand.available
     )
 
     /// Subcommands that exist today. Add a new one here when its file lands.
-    static let available: [ParsableCommand.Type] = [TokenizeCommand.self, GenerateCommand.self, PerplexityCommand.self, SFTCommand.self, RewardCommand.self, PPOCommand.self]
+    static let available: [ParsableCommand.Type] = [TokenizeCommand.self, GenerateCommand.self, PerplexityCommand.self, SFTCommand.self, RewardCommand.self, PPOCommand.self,
+                                                      ConvertCommand.self]
 }

@@ -1,8 +1,10 @@
 // ModelBundle: what a Hugging Face model directory gives a trainer or a command — the
 // causal LM, its tokenizer, and the ids that end and pad a response. EOS ids come from
 // generation_config.json (chat models often end a turn with their own token), else from
-// config.json, else from the tokenizer; all of them count.
+// config.json, else from the tokenizer; all of them count. A path ending in `.gguf` is a
+// llama.cpp file instead: weights dequantized, tokenizer and ids from its metadata.
 import Foundation
+import GGUF
 import Models
 import Tokenizers
 
@@ -16,6 +18,14 @@ public struct ModelBundle {
 
     public init(directory: String, tokenizerDirectory: String? = nil) throws {
         self.directory = directory
+        if directory.lowercased().hasSuffix(".gguf") {
+            let g = try GGUFModel(path: directory)
+            model = g.model
+            tokenizer = try tokenizerDirectory.map(ModelBundle.loadTokenizer) ?? g.tokenizer
+            eosTokenIds = g.eosTokenIds
+            padTokenId = g.padTokenId
+            return
+        }
         model = try ModelDirectory.loadCausalLM(directory)
         tokenizer = try ModelBundle.loadTokenizer(tokenizerDirectory ?? directory)
         eosTokenIds = ModelBundle.eosIds(directory: directory, config: model.config, tokenizer: tokenizer)
