@@ -1,5 +1,6 @@
 // `rlhf-bench core`: kernel-level figures. Today: fp32 GEMM (ours vs OpenBLAS at 1 and 2
-// threads on GPT-2-sized linear-layer shapes) and memcpy bandwidth as the memory ceiling.
+// threads on GPT-2-sized linear-layer shapes), memcpy bandwidth as the memory ceiling, and
+// elementwise/softmax/layerNorm/AdamW bandwidth next to memcpy (ElementwiseFigures.swift).
 // Other kernel groups (elementwise, softmax, ...) append a `static func xFigures()` and a
 // call in run(). Leaves out: model- and trainer-level timings (other subcommands).
 import ArgumentParser
@@ -9,14 +10,25 @@ import TensorCore
 struct CoreBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "core",
-        abstract: "GEMM GFLOP/s (ours and OpenBLAS), memcpy bandwidth.")
+        abstract: "GEMM GFLOP/s (ours and OpenBLAS), memcpy bandwidth, elementwise kernels vs memcpy.")
 
     @Option(help: "Timed runs per figure (the median is printed).")
     var runs = 7
+    @Option(help: "Which groups: all, or a comma-separated subset of gemm, memcpy, elementwise.")
+    var only = "all"
 
     func run() throws {
-        Self.gemmFigures(runs: runs)
-        Self.memcpyFigures(runs: runs)
+        let groups = Set(only.split(separator: ",").map(String.init))
+        func wants(_ g: String) -> Bool { only == "all" || groups.contains(g) }
+        if wants("gemm") { Self.gemmFigures(runs: runs) }
+        if wants("memcpy") { Self.memcpyFigures(runs: runs) }
+        if wants("elementwise") { Self.elementwiseFigures(runs: runs) }
+    }
+
+    /// Elementwise, softmax, layerNorm and AdamW GB/s next to a memcpy of the same bytes,
+    /// and the cost of the always-on index checks (see ElementwiseFigures.swift).
+    static func elementwiseFigures(runs: Int) {
+        ElementwiseFigures.run(runs: runs)
     }
 
     /// One GEMM shape of a linear layer y = x Wᵀ with W (out, in), over T = 1024 tokens.

@@ -16,6 +16,35 @@ func parallelRows(_ rows: Int, work: Int, _ body: (Range<Int>) -> Void) {
     }
 }
 
+/// Σ x[j] over one row: 16 Float lanes (each summing c/16 values), combined by halves.
+/// Was a scalar Double loop (5x a memcpy of the same bytes); lane sums keep ~1e-7 relative.
+@inline(__always)
+func rowSum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    typealias V = SIMD16<Float>
+    var acc = V(repeating: 0)
+    var j = 0
+    while j + 16 <= n { acc += UnsafeRawPointer(x + j).loadUnaligned(as: V.self); j += 16 }
+    var s = VectorMath.sum(acc)
+    while j < n { s += x[j]; j += 1 }
+    return s
+}
+
+/// (Σ (x[j] - m), Σ (x[j] - m)²) over one row, as `rowSum`.
+@inline(__always)
+func rowDeviations(_ x: UnsafePointer<Float>, _ n: Int, from m: Float) -> (sum: Float, squares: Float) {
+    typealias V = SIMD16<Float>
+    let mv = V(repeating: m)
+    var acc1 = V(repeating: 0), acc2 = V(repeating: 0)
+    var j = 0
+    while j + 16 <= n {
+        let d = UnsafeRawPointer(x + j).loadUnaligned(as: V.self) - mv
+        acc1 += d; acc2 = acc2.addingProduct(d, d); j += 16
+    }
+    var s1 = VectorMath.sum(acc1), s2 = VectorMath.sum(acc2)
+    while j < n { let d = x[j] - m; s1 += d; s2 += d * d; j += 1 }
+    return (s1, s2)
+}
+
 /// y = (x - mean) / sqrt(var + eps) * weight + bias, over the last axis (biased variance).
 public func layerNorm(_ x: Variable, weight: Variable, bias: Variable, eps: Float) throws(TensorError) -> Variable {
     guard let c = x.shape.last, weight.shape == [c], bias.shape == [c] else {
@@ -31,11 +60,12 @@ public func layerNorm(_ x: Variable, weight: Variable, bias: Variable, eps: Floa
             parallelRows(rows, work: x.count) { range in
                 for r in range {
                     let row = xp + r * c
-                    var s = 0.0
-                    for j in 0..<c { s += Double(row[j]) }
-                    let m = s / Double(c)
-                    var v = 0.0
-                    for j in 0..<c { let d = Double(row[j]) - m; v += d * d }
+                    // Corrected two-pass: m0 from Float lanes, then m = m0 + mean(x - m0) and
+                    // var = (Σd² - (Σd)²/c) / c with d = x - m0; matches the Double loop to ~5e-7.
+                    let m0 = Float(Double(rowSum(row, c)) / Double(c))
+                    let (d1, d2) = rowDeviations(row, c, from: m0)
+                    let m = Double(m0) + Double(d1) / Double(c)
+                    let v = max(0, Double(d2) - Double(d1) * Double(d1) / Double(c))
                     let rs = 1 / (v / Double(c) + Double(eps)).squareRoot()
                     mp.value[r] = Float(m); rp.value[r] = Float(rs)
                     let mv = SIMD16<Float>(repeating: Float(m)), rv = SIMD16<Float>(repeating: Float(rs))
@@ -86,8 +116,7 @@ public func rmsNorm(_ x: Variable, weight: Variable, eps: Float) throws(TensorEr
         parallelRows(rows, work: x.count) { range in
             for r in range {
                 let row = xp + r * c
-                var s = 0.0
-                for j in 0..<c { s += Double(row[j]) * Double(row[j]) }
+                let s = Double(rowDeviations(row, c, from: 0).squares)
                 let rs = Float(1 / (s / Double(c) + Double(eps)).squareRoot())
                 rp.value[r] = rs
                 let rv = SIMD16<Float>(repeating: rs)
