@@ -7,17 +7,11 @@ struct RLHFCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rlhf",
         abstract: "Align causal language models with human preferences: SFT, reward modelling, PPO.",
-        discussion: """
-        Available now:
-          (see SUBCOMMANDS below)
-
-        Planned (tracked as issues; not yet available):
-          demo        the whole recipe end to end on the bundled movie-review data
-        """,
+        discussion: "Start with `rlhf demo`: the whole recipe on bundled data, ending in a report.",
         subcommands: RLHFCommand.available
     )
 
     /// Subcommands that exist today. Add a new one here when its file lands.
     static let available: [ParsableCommand.Type] = [TokenizeCommand.self, GenerateCommand.self, PerplexityCommand.self, SFTCommand.self, RewardCommand.self, PPOCommand.self,
-                                                      ConvertCommand.self]
+                                                      DemoCommand.self, ConvertCommand.self]
 }

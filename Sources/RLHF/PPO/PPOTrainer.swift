@@ -45,7 +45,7 @@ public final class PPOTrainer {
         // Models: actor and frozen reference from the SFT model.
         let bundle = try ModelBundle(directory: config.sftModelPath, tokenizerDirectory: config.tokenizerPath)
         actor = bundle.model
-        reference = try ModelDirectory.loadCausalLM(config.sftModelPath)
+        reference = try ModelBundle(directory: config.sftModelPath, tokenizerDirectory: config.tokenizerPath).model
         for p in reference.parameters() { p.name = nil }
         tokenizer = bundle.tokenizer
         tokenizerDirectory = config.tokenizerPath ?? config.sftModelPath
@@ -64,14 +64,14 @@ public final class PPOTrainer {
             reward = ModelReward(model: model, tokenizer: try PPOTrainer.sameTokenizer(rm, tokenizerDirectory) ? nil : ModelBundle.loadTokenizer(rm), name: rm)
         } else {
             // The article's behaviour, stated loudly: an untrained head on the SFT trunk.
-            let (model, _) = try ModelDirectory.loadScalarHead(config.sftModelPath, seed: config.seed &+ 7)
+            let (model, _) = try PPOTrainer.loadScalarHead(config.sftModelPath, seed: config.seed &+ 7, tokenizerDirectory: config.tokenizerPath)
             reward = ModelReward(model: model, tokenizer: nil, name: "untrained head on \(config.sftModelPath)")
             log("WARNING: no reward named (neither reward_model_path nor reward): using the SFT model with a fresh, UNTRAINED score head, as the article's code does. Its rewards are meaningless until a trained reward model or a rule reward is configured.")
         }
 
         // Critic: explicit path, else the reward model's trunk, else the SFT model.
         let criticPath = config.criticModelPath ?? config.rewardModelPath ?? config.sftModelPath
-        critic = try ModelDirectory.loadScalarHead(criticPath, seed: config.seed &+ 11).model
+        critic = try PPOTrainer.loadScalarHead(criticPath, seed: config.seed &+ 11, tokenizerDirectory: config.tokenizerPath).model
 
         // Prompts, tokenized once; long prompts keep their tail.
         let rows: [PromptRow]
@@ -106,6 +106,15 @@ public final class PPOTrainer {
         }
         if config.policyLoss == "kl_penalty" { penalty = AdaptiveKLPenalty(beta: config.klPenaltyBeta, target: config.klPenaltyTarget) }
         log("ppo: \(prompts.count) prompts, \(config.iterations) iterations of \(config.rolloutBatchSize), reward: \(reward.name)")
+    }
+
+    /// A scalar-head model from an HF directory, or from a .gguf file (its trunk with a
+    /// fresh head: GGUF files hold causal LMs only).
+    static func loadScalarHead(_ path: String, seed: UInt64, tokenizerDirectory: String?) throws -> (model: ScalarHeadModel, freshHead: Bool) {
+        guard path.lowercased().hasSuffix(".gguf") else { return try ModelDirectory.loadScalarHead(path, seed: seed) }
+        let trunk = try ModelBundle(directory: path, tokenizerDirectory: tokenizerDirectory).model.trunk
+        var initializer = WeightInit.random(seed: seed)
+        return (ScalarHeadModel(trunk: trunk, initializer: &initializer), true)
     }
 
     static func sameTokenizer(_ a: String, _ b: String) -> Bool {

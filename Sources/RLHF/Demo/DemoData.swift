@@ -1,0 +1,66 @@
+// DemoData: the bundled VADER movie-review snippets (Hutto & Gilbert 2014, human ratings
+// -4..+4; Data/vader-movie-snippets) split into training and held-out snippets, with the
+// preference pairs and prompts the demo stages use.
+import Foundation
+import TensorCore
+
+public struct Snippet: Sendable, Equatable {
+    public var id: Int
+    public var rating: Double
+    public var text: String
+}
+
+public struct DemoData: Sendable {
+    public var train: [Snippet]
+    public var heldOut: [Snippet]
+
+    /// The bundled file: next to the sources when run from a checkout, else ./Data/...
+    public static func defaultPath() -> String {
+        let fromSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Data/vader-movie-snippets/snippets.jsonl").path
+        if FileManager.default.fileExists(atPath: fromSource) { return fromSource }
+        return "Data/vader-movie-snippets/snippets.jsonl"
+    }
+
+    public static func load(_ path: String = defaultPath()) throws -> [Snippet] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw DocumentError(message: "\(path): cannot read the bundled snippets (run from the repository root)")
+        }
+        return try text.split(separator: "\n").enumerated().map { i, line in
+            guard let o = try JSONSerialization.jsonObject(with: Foundation.Data(line.utf8)) as? [String: Any],
+                  let id = o["id"] as? Int, let r = (o["rating"] as? NSNumber)?.doubleValue, let t = o["text"] as? String else {
+                throw DocumentError(message: "\(path):\(i + 1): expected {\"id\", \"rating\", \"text\"}")
+            }
+            return Snippet(id: id, rating: r, text: t)
+        }
+    }
+
+    /// A seeded split: `heldOutFraction` of the snippets are never trained on by SFT or the RM.
+    public init(snippets: [Snippet], heldOutFraction: Double, seed: UInt64) {
+        var rng = Philox(seed: seed, stream: 1)
+        var order = Array(snippets.indices)
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.nextUInt32() % UInt32(i + 1))) }
+        let n = Int(Double(snippets.count) * heldOutFraction)
+        heldOut = order.prefix(n).sorted().map { snippets[$0] }
+        train = order.dropFirst(n).sorted().map { snippets[$0] }
+    }
+
+    /// Random pairs of snippets whose ratings differ by at least `gap`; chosen = higher rated.
+    public static func preferencePairs(_ s: [Snippet], count: Int, gap: Double, seed: UInt64) -> [(chosen: Snippet, rejected: Snippet)] {
+        var rng = Philox(seed: seed, stream: 2)
+        var pairs: [(Snippet, Snippet)] = []
+        var attempts = 0
+        while pairs.count < count && attempts < count * 50 {
+            attempts += 1
+            let a = s[Int(rng.nextUInt32() % UInt32(s.count))], b = s[Int(rng.nextUInt32() % UInt32(s.count))]
+            guard abs(a.rating - b.rating) >= gap else { continue }
+            pairs.append(a.rating > b.rating ? (a, b) : (b, a))
+        }
+        return pairs
+    }
+
+    /// The first `words` words of a snippet: a PPO prompt.
+    public static func prompt(_ s: Snippet, words: Int) -> String {
+        s.text.split(separator: " ").prefix(words).joined(separator: " ")
+    }
+}

@@ -1,0 +1,22 @@
+// `rlhf demo [--out DIR] [--budget small|full]`: the README's first command — the whole
+// RLHF recipe on the bundled movie-review snippets, ending in DIR/report.html.
+import ArgumentParser
+import Foundation
+import RLHF
+
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "demo",
+        abstract: "Run tokenizer -> SFT -> reward model -> PPO on the bundled movie-review data and write a report.")
+    @Option(help: "Output directory.") var out = "runs/demo"
+    @Option(help: "small (about 3 minutes) or full (under 15 minutes on 2 cores).") var budget = "full"
+
+    func run() throws {
+        guard let b = DemoConfig.Budget(rawValue: budget) else { throw ValidationError("--budget must be small or full") }
+        let result = try DemoRunner(config: DemoConfig(budget: b, outputDir: out), log: stderrLine).run()
+        print("rm_heldout_accuracy: \(String(format: "%.3f", result.rmHeldOutAccuracy))")
+        print("heldout_score_sft: \(String(format: "%.3f", result.sft.meanScore))")
+        print("heldout_score_ppo: \(String(format: "%.3f", result.ppo.meanScore))")
+        print("kl_ppo_to_sft: \(String(format: "%.3f", result.ppo.klToSFT))")
+        print("report: \(result.reportPath)")
+    }
+}
