@@ -16,17 +16,18 @@ public struct DemoConfig: Sendable {
     public var heads = 4
     public var heldOutFraction = 0.1
     /// SFT optimizer steps at `sftBatch` snippets.
-    public var sftSteps: Int { budget == .full ? 600 : 120 }
+    public var sftSteps: Int { budget == .full ? 800 : 150 }
     public var sftBatch: Int { budget == .full ? 32 : 16 }
     public var sftLR: Float = 2e-3
     /// Training preference pairs (rating gap >= 2) and RM steps.
-    public var rmPairs: Int { budget == .full ? 8000 : 1200 }
-    public var rmSteps: Int { budget == .full ? 500 : 75 }
+    public var rmPairs: Int { rmSteps * rmBatch }
+    public var rmSteps: Int { budget == .full ? 1200 : 200 }
     public var rmBatch = 16
-    public var rmLR: Float = 1e-4
+    public var rmLR: Float = 5e-4
+    public var rmWeightDecay: Float = 0.1
     /// PPO iterations of `ppoRollout` prompts.
-    public var ppoIterations: Int { budget == .full ? 60 : 6 }
-    public var ppoRollout: Int { budget == .full ? 32 : 8 }
+    public var ppoIterations: Int { budget == .full ? 50 : 10 }
+    public var ppoRollout: Int { budget == .full ? 32 : 16 }
     public var ppoMiniBatch: Int { budget == .full ? 16 : 8 }
     public var promptWords = 3
     public var maxGenLen = 40

@@ -110,6 +110,7 @@ public final class DemoRunner {
         rm.training.learningRate = config.rmLR
         rm.training.warmupSteps = config.rmSteps / 20
         rm.training.lrSchedulerType = "linear"
+        rm.training.weightDecay = config.rmWeightDecay
         rm.training.loggingSteps = max(1, config.rmSteps / 40)
         rm.training.evalSteps = max(1, config.rmSteps / 8)
         rm.training.seed = config.seed
