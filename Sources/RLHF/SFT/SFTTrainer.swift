@@ -90,12 +90,6 @@ public final class SFTTrainer: TrainingTask {
     /// Trains, then writes the final model to `<output_dir>/final`.
     public func train(resume: Bool = false, stopAfter: Int? = nil, log: @escaping (String) -> Void = { _ in },
                       progress: ProgressReporter? = nil) throws -> TrainingSummary {
-        let loop = TrainingLoop(task: self, args: config.training, trainIndices: Array(train.indices), log: log)
-        loop.progress = progress
-        let summary = try loop.run(resume: resume, stopAfter: stopAfter)
-        if summary.steps >= loop.totalSteps {
-            try saveModel(to: URL(fileURLWithPath: config.training.outputDir).appendingPathComponent("final"))
-        }
-        return summary
+        try runTraining(args: config.training, trainCount: train.count, resume: resume, stopAfter: stopAfter, log: log, progress: progress)
     }
 }

@@ -26,6 +26,21 @@ public protocol TrainingTask: AnyObject {
     func loadModel(from directory: URL) throws
 }
 
+extension TrainingTask {
+    /// Runs the loop over `trainCount` examples, then writes the final model to
+    /// `<output_dir>/final` once every step has run.
+    public func runTraining(args: TrainingArguments, trainCount: Int, resume: Bool, stopAfter: Int?,
+                            log: @escaping (String) -> Void, progress: ProgressReporter?) throws -> TrainingSummary {
+        let loop = TrainingLoop(task: self, args: args, trainIndices: Array(0..<trainCount), log: log)
+        loop.progress = progress
+        let summary = try loop.run(resume: resume, stopAfter: stopAfter)
+        if summary.steps >= loop.totalSteps {
+            try saveModel(to: URL(fileURLWithPath: args.outputDir).appendingPathComponent("final"))
+        }
+        return summary
+    }
+}
+
 public struct TrainingSummary: Sendable {
     public var steps: Int
     public var history: [MetricsRecord]
