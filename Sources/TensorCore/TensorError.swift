@@ -1,5 +1,10 @@
 // TensorError: the one error type of the compute core. Every message names the op and the
 // shapes or values involved, so a user can find the failing call without a debugger.
+// Which checks run: all of them, always — there are no debug-only checks. Shape checks are
+// O(rank) per op; index range checks (embedding, gather, losses) are one pass over the ids
+// (measured by `rlhf-bench core`: 0.6% of an embedding lookup of 4 x 256 tokens); losses
+// and `Tape.backward` check their scalar for NaN/Inf; `clipGradNorm` checks every gradient
+// norm. Kernels past these checks are compiled with -Ounchecked.
 
 public enum TensorError: Error, CustomStringConvertible, Equatable {
     /// Operand shapes that the op cannot combine, e.g. `matmul: (2, 3) x (4, 5): inner dimensions 3 != 4`.
