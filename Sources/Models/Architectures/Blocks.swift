@@ -10,6 +10,25 @@ public struct BlockContext {
     public var batch: TokenBatch
     /// When set: this layer's cache; the batch holds only the new tokens.
     public var cache: LayerCache?
+    /// When set: training-time dropout (see `Dropout`).
+    public var dropout: Dropout?
+}
+
+/// Training-time dropout for a trunk: the probabilities and a seeded generator that
+/// successive calls draw from. A trainer installs one per micro-batch (seeded by the step,
+/// so resumed runs draw the same masks) and removes it for evaluation.
+public final class Dropout {
+    public let residual: Float
+    public let embedding: Float
+    public var rng: Philox
+
+    public init(residual: Float, embedding: Float, rng: Philox) {
+        self.residual = residual; self.embedding = embedding; self.rng = rng
+    }
+
+    func apply(_ x: Variable, _ p: Float) throws(TensorError) -> Variable {
+        p > 0 ? try x.dropout(p, rng: &rng) : x
+    }
 }
 
 public protocol DecoderBlock: Module {
@@ -60,8 +79,12 @@ public final class GPT2Block: DecoderBlock {
         let k = try fused.sliced(axis: 2, hidden..<(2 * hidden))
         let v = try fused.sliced(axis: 2, (2 * hidden)..<(3 * hidden))
         let a = try attend(q: q, k: k, v: v, heads: heads, kvHeads: heads, ctx)
-        let h = try x + attnOut(a)
-        return try h + mlpDown(mlpUp(mlpNorm(h)).gelu())
+        var o = try attnOut(a)
+        if let d = ctx.dropout { o = try d.apply(o, d.residual) }
+        let h = try x + o
+        var m = try mlpDown(mlpUp(mlpNorm(h)).gelu())
+        if let d = ctx.dropout { m = try d.apply(m, d.residual) }
+        return try h + m
     }
 
     public func visitParameters(prefix: String, _ visit: (String, Variable) -> Void) {

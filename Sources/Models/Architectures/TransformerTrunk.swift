@@ -13,6 +13,8 @@ public final class TransformerTrunk: Module {
     public let finalNorm: any Normalization
     /// The config.json this trunk was loaded from (kept so a save writes the same keys).
     public var originalConfig: [String: Any]?
+    /// Set by a trainer while it trains; nil (no dropout) everywhere else.
+    public var dropout: Dropout?
 
     /// Fresh weights, initialised as transformers does for the family (N(0, initializer_range)).
     public init(config c: TransformerConfig, initializer rng: inout WeightInit) {
@@ -40,6 +42,8 @@ public final class TransformerTrunk: Module {
         if let positionEmbedding {
             x = try x + positionEmbedding(batch.positions, shape: [batch.batch, batch.time])
         }
+        let dropout = cache == nil ? self.dropout : nil
+        if let dropout { x = try dropout.apply(x, dropout.embedding) }
         if let cache {
             guard cache.batch == batch.batch else {
                 throw .shapeMismatch(op: "KVCache", detail: "cache for batch \(cache.batch), input batch \(batch.batch)")
@@ -47,7 +51,7 @@ public final class TransformerTrunk: Module {
             cache.extendMask(batch.attentionMask, time: batch.time)
         }
         for (i, block) in blocks.enumerated() {
-            x = try block(x, BlockContext(batch: batch, cache: cache?.layers[i]))
+            x = try block(x, BlockContext(batch: batch, cache: cache?.layers[i], dropout: dropout))
         }
         return try finalNorm(x)
     }

@@ -40,7 +40,7 @@ extension TransformerConfig {
         case .gpt2:
             d["n_embd"] = hiddenSize; d["n_layer"] = layers; d["n_head"] = heads; d["n_positions"] = maxPositions
             d["n_inner"] = intermediateSize; d["layer_norm_epsilon"] = Double(normEps); d["activation_function"] = "gelu_new"
-            d["resid_pdrop"] = 0.0; d["embd_pdrop"] = 0.0; d["attn_pdrop"] = 0.0
+            d["resid_pdrop"] = Double(residualDropout); d["embd_pdrop"] = Double(embeddingDropout); d["attn_pdrop"] = 0.0
         case .llama:
             d["hidden_size"] = hiddenSize; d["num_hidden_layers"] = layers; d["num_attention_heads"] = heads
             d["num_key_value_heads"] = kvHeads; d["head_dim"] = headDim; d["intermediate_size"] = intermediateSize

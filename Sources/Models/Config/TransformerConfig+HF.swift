@@ -41,13 +41,16 @@ extension TransformerConfig {
         if let s = try r.bool("scale_attn_weights"), !s { throw .unsupported(file: r.file, detail: "scale_attn_weights = false") }
         let hidden = try r.requiredInt("n_embd"), heads = try r.requiredInt("n_head")
         guard hidden % heads == 0 else { throw .config(file: r.file, detail: "n_embd \(hidden) is not divisible by n_head \(heads)") }
-        return TransformerConfig(
+        var config = TransformerConfig(
             family: .gpt2, modelType: "gpt2", vocabSize: try r.requiredInt("vocab_size"), hiddenSize: hidden,
             layers: try r.requiredInt("n_layer"), heads: heads, kvHeads: heads, headDim: hidden / heads,
             intermediateSize: try r.int("n_inner") ?? 4 * hidden, maxPositions: try r.requiredInt("n_positions"),
             normEps: Float(try r.double("layer_norm_epsilon") ?? 1e-5), tiedEmbeddings: try r.bool("tie_word_embeddings") ?? true,
             bosTokenId: try r.int("bos_token_id"), eosTokenIds: try r.intList("eos_token_id"), padTokenId: try r.int("pad_token_id"),
             initializerRange: Float(try r.double("initializer_range") ?? 0.02))
+        config.residualDropout = Float(try r.double("resid_pdrop") ?? 0.1)
+        config.embeddingDropout = Float(try r.double("embd_pdrop") ?? 0.1)
+        return config
     }
 
     private static func llama(_ r: Reader, modelType: String) throws(ModelError) -> TransformerConfig {

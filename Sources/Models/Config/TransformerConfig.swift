@@ -37,6 +37,10 @@ public struct TransformerConfig: Sendable, Equatable {
     public var padTokenId: Int?
     /// Std of the normal init used for fresh weights (HF `initializer_range`).
     public var initializerRange: Float
+    /// GPT-2's resid_pdrop / embd_pdrop: dropout applied only while a trainer switches it
+    /// on (`TransformerTrunk.dropout`); generation, scoring and PPO never use it.
+    public var residualDropout: Float = 0
+    public var embeddingDropout: Float = 0
 
     public init(family: ModelFamily, modelType: String, vocabSize: Int, hiddenSize: Int, layers: Int, heads: Int,
                 kvHeads: Int, headDim: Int, intermediateSize: Int, maxPositions: Int, normEps: Float,

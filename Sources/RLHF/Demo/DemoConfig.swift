@@ -15,6 +15,8 @@ public struct DemoConfig: Sendable {
     public var layers: Int { budget == .full ? 4 : 2 }
     public var heads = 4
     public var heldOutFraction = 0.1
+    /// GPT-2 residual and embedding dropout while SFT and the RM train.
+    public var dropout: Float = 0.1
     /// SFT optimizer steps at `sftBatch` snippets.
     public var sftSteps: Int { budget == .full ? 800 : 150 }
     public var sftBatch: Int { budget == .full ? 32 : 16 }
@@ -24,7 +26,7 @@ public struct DemoConfig: Sendable {
     public var rmSteps: Int { budget == .full ? 1200 : 200 }
     public var rmBatch = 16
     public var rmLR: Float = 5e-4
-    public var rmWeightDecay: Float = 0.1
+    public var rmWeightDecay: Float = 1.0
     /// PPO iterations of `ppoRollout` prompts.
     public var ppoIterations: Int { budget == .full ? 50 : 10 }
     public var ppoRollout: Int { budget == .full ? 32 : 16 }

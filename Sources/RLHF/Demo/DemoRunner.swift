@@ -70,6 +70,8 @@ public final class DemoRunner {
         var gpt = TransformerConfig.gpt2(vocabSize: tokenizer.vocabSize, hiddenSize: config.width, layers: config.layers,
                                          heads: config.heads, maxPositions: config.context)
         gpt.bosTokenId = eos; gpt.eosTokenIds = [eos]; gpt.padTokenId = eos
+        // Dropout during SFT and RM training (saved as resid_pdrop/embd_pdrop; PPO never uses it).
+        gpt.residualDropout = config.dropout; gpt.embeddingDropout = config.dropout
         var initializer = WeightInit.random(seed: config.seed)
         try ModelDirectory.save(CausalLM(config: gpt, initializer: &initializer), to: path("sft-init"), companionsFrom: tokDir)
         var sft = SFTConfig()

@@ -77,6 +77,12 @@ public final class RewardTrainer: TrainingTask {
         return [("eval/loss", loss / n), ("eval/accuracy", acc / n), ("eval/margin", margin / n)]
     }
 
+    public func setTrainingRNG(_ rng: Philox?) {
+        let c = model.trunk.config
+        let (r, e) = config.dropout.map { ($0, $0) } ?? (c.residualDropout, c.embeddingDropout)
+        model.trunk.dropout = rng.flatMap { r > 0 || e > 0 ? Dropout(residual: r, embedding: e, rng: $0) : nil }
+    }
+
     public func saveModel(to directory: URL) throws {
         try ModelDirectory.save(model, to: directory.path, companionsFrom: tokenizerDirectory)
     }

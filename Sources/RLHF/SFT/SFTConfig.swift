@@ -20,6 +20,9 @@ public struct SFTConfig: Decodable, Sendable {
     /// Loss on completion tokens only (TRL's default); false = every real token.
     public var completionOnlyLoss = true
     public var evalBatchSize = 8
+    /// Dropout while training (GPT-2's residual and embedding dropout); nil = the model
+    /// config's resid_pdrop / embd_pdrop. Llama-family models have none.
+    public var dropout: Float?
     public var training = TrainingArguments()
 
     public init() {}
@@ -27,7 +30,7 @@ public struct SFTConfig: Decodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case modelPath = "model_path", tokenizerPath = "tokenizer_path", trainFile = "train_file", evalFile = "eval_file"
         case evalFraction = "eval_fraction", maxLength = "max_length", maxPromptLength = "max_prompt_length"
-        case completionOnlyLoss = "completion_only_loss", evalBatchSize = "eval_batch_size"
+        case completionOnlyLoss = "completion_only_loss", evalBatchSize = "eval_batch_size", dropout
     }
 
     public init(from decoder: Decoder) throws {
@@ -42,11 +45,13 @@ public struct SFTConfig: Decodable, Sendable {
         maxPromptLength = try c.decodeIfPresent(Int.self, forKey: .maxPromptLength)
         completionOnlyLoss = try c.decode(.completionOnlyLoss, default: d.completionOnlyLoss)
         evalBatchSize = try c.decode(.evalBatchSize, default: d.evalBatchSize)
+        dropout = try c.decodeIfPresent(Float.self, forKey: .dropout)
         training = try TrainingArguments(from: decoder)
     }
 
     public func validate(file: String) throws {
         try training.validate(file: file)
+        if let p = dropout, !(0..<1).contains(p) { throw ConfigError.invalidValue(file: file, field: "dropout", message: "must be in [0, 1)") }
         if maxLength < 2 { throw ConfigError.invalidValue(file: file, field: "max_length", message: "must be >= 2") }
         if !(0..<1).contains(evalFraction) { throw ConfigError.invalidValue(file: file, field: "eval_fraction", message: "must be in [0, 1)") }
         if evalBatchSize < 1 { throw ConfigError.invalidValue(file: file, field: "eval_batch_size", message: "must be >= 1") }

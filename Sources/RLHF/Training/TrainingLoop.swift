@@ -24,6 +24,12 @@ public protocol TrainingTask: AnyObject {
     func evaluate() throws -> [(String, Double)]
     func saveModel(to directory: URL) throws
     func loadModel(from directory: URL) throws
+    /// Training-only randomness (dropout) for the next micro-batch; nil switches it off.
+    func setTrainingRNG(_ rng: Philox?)
+}
+
+extension TrainingTask {
+    public func setTrainingRNG(_ rng: Philox?) {}
 }
 
 extension TrainingTask {
@@ -105,9 +111,12 @@ public final class TrainingLoop<Task: TrainingTask> {
         while step < end {
             // 1-2. Micro-batches, each loss scaled so the accumulated gradient is the mean.
             var stepMetrics: [String: Double] = [:]
-            for _ in 0..<args.gradientAccumulationSteps {
+            for micro in 0..<args.gradientAccumulationSteps {
                 let (indices, _) = sampler.next()
                 let batch = try task.batch(indices)
+                // Dropout masks are a function of (seed, step, micro-batch): resumes repeat them.
+                task.setTrainingRNG(Philox(seed: args.seed, stream: UInt64(step) &* 4096 &+ UInt64(micro) &+ 1))
+                defer { task.setTrainingRNG(nil) }
                 let tape = Tape()
                 let (loss, metrics, tokens) = try tape.record { try task.loss(batch) }
                 let scaled = try tape.record { loss.scaled(by: 1 / Float(args.gradientAccumulationSteps)) }
