@@ -75,11 +75,11 @@ public final class DemoRunner {
         var initializer = WeightInit.random(seed: config.seed)
         try ModelDirectory.save(CausalLM(config: gpt, initializer: &initializer), to: path("sft-init"), companionsFrom: tokDir)
         var sft = SFTConfig()
-        sft.modelPath = path("sft-init")
-        sft.trainFile = try writeJSONL(data.train.map { ["text": $0.text] }, "sft_train.jsonl")
-        sft.evalFile = try writeJSONL(data.heldOut.prefix(500).map { ["text": $0.text] }, "sft_eval.jsonl")
-        sft.maxLength = config.context
-        sft.evalBatchSize = 64
+        sft.data.modelPath = path("sft-init")
+        sft.data.trainFile = try writeJSONL(data.train.map { ["text": $0.text] }, "sft_train.jsonl")
+        sft.data.evalFile = try writeJSONL(data.heldOut.prefix(500).map { ["text": $0.text] }, "sft_eval.jsonl")
+        sft.data.maxLength = config.context
+        sft.data.evalBatchSize = 64
         sft.training.outputDir = path("sft")
         sft.training.maxSteps = config.sftSteps
         sft.training.batchSize = config.sftBatch
@@ -101,11 +101,11 @@ public final class DemoRunner {
         let pairs = DemoData.preferencePairs(data.train, count: config.rmPairs, gap: 2, seed: config.seed)
         let evalPairs = DemoData.preferencePairs(data.heldOut, count: 512, gap: 2, seed: config.seed &+ 1)
         var rm = RewardConfig()
-        rm.modelPath = path("sft/final")
-        rm.trainFile = try writeJSONL(pairs.map { ["prompt": "", "chosen": $0.chosen.text, "rejected": $0.rejected.text] }, "rm_train.jsonl")
-        rm.evalFile = try writeJSONL(evalPairs.map { ["prompt": "", "chosen": $0.chosen.text, "rejected": $0.rejected.text] }, "rm_eval.jsonl")
-        rm.maxLength = config.context
-        rm.evalBatchSize = 64
+        rm.data.modelPath = path("sft/final")
+        rm.data.trainFile = try writeJSONL(pairs.map { ["prompt": "", "chosen": $0.chosen.text, "rejected": $0.rejected.text] }, "rm_train.jsonl")
+        rm.data.evalFile = try writeJSONL(evalPairs.map { ["prompt": "", "chosen": $0.chosen.text, "rejected": $0.rejected.text] }, "rm_eval.jsonl")
+        rm.data.maxLength = config.context
+        rm.data.evalBatchSize = 64
         rm.training.outputDir = path("rm")
         rm.training.maxSteps = config.rmSteps
         rm.training.batchSize = config.rmBatch

@@ -24,19 +24,19 @@ public final class RewardTrainer: TrainingTask {
 
     public init(config: RewardConfig, log: (String) -> Void = { _ in }) throws {
         self.config = config
-        let (m, fresh) = try ModelDirectory.loadScalarHead(config.modelPath, seed: config.training.seed)
+        let (m, fresh) = try ModelDirectory.loadScalarHead(config.data.modelPath, seed: config.training.seed)
         model = m
-        tokenizerDirectory = config.tokenizerPath ?? config.modelPath
+        tokenizerDirectory = config.data.tokenizerPath ?? config.data.modelPath
         tokenizer = try ModelBundle.loadTokenizer(tokenizerDirectory)
-        if fresh { log("reward: new score head on \(config.modelPath), score.weight ~ N(0, \(m.config.initializerRange))") }
-        let options = ExampleTokenizer.Options(truncation: TruncationPolicy(maxLength: config.maxLength, maxPromptLength: config.maxPromptLength))
+        if fresh { log("reward: new score head on \(config.data.modelPath), score.weight ~ N(0, \(m.config.initializerRange))") }
+        let options = ExampleTokenizer.Options(truncation: TruncationPolicy(maxLength: config.data.maxLength, maxPromptLength: config.data.maxPromptLength))
         let exTok = try ExampleTokenizer(tokenizer: tokenizer, options: options)
-        let (pairs, report) = try exTok.preferences(try PreferenceRow.load(URL(fileURLWithPath: config.trainFile)))
-        if let evalFile = config.evalFile {
+        let (pairs, report) = try exTok.preferences(try PreferenceRow.load(URL(fileURLWithPath: config.data.trainFile)))
+        if let evalFile = config.data.evalFile {
             train = pairs
             eval = try exTok.preferences(try PreferenceRow.load(URL(fileURLWithPath: evalFile))).pairs
         } else {
-            let split = try DataSplit(count: pairs.count, evalFraction: config.evalFraction, seed: config.training.seed)
+            let split = try DataSplit(count: pairs.count, evalFraction: config.data.evalFraction, seed: config.training.seed)
             train = split.train.map { pairs[$0] }
             eval = split.eval.map { pairs[$0] }
         }
@@ -67,8 +67,8 @@ public final class RewardTrainer: TrainingTask {
     public func evaluate() throws -> [(String, Double)] {
         guard !eval.isEmpty else { return [] }
         var loss = 0.0, acc = 0.0, margin = 0.0
-        for start in stride(from: 0, to: eval.count, by: config.evalBatchSize) {
-            let chunk = Array(eval[start..<min(eval.count, start + config.evalBatchSize)])
+        for start in stride(from: 0, to: eval.count, by: config.data.evalBatchSize) {
+            let chunk = Array(eval[start..<min(eval.count, start + config.data.evalBatchSize)])
             let r = try Tape.noGrad { try preference(try collator.collate(pairs: chunk)) }
             let w = Double(chunk.count)
             loss += Double(r.loss.value.item) * w; acc += Double(r.accuracy) * w; margin += Double(r.meanMargin) * w
@@ -79,7 +79,7 @@ public final class RewardTrainer: TrainingTask {
 
     public func setTrainingRNG(_ rng: Philox?) {
         let c = model.trunk.config
-        let (r, e) = config.dropout.map { ($0, $0) } ?? (c.residualDropout, c.embeddingDropout)
+        let (r, e) = config.data.dropout.map { ($0, $0) } ?? (c.residualDropout, c.embeddingDropout)
         model.trunk.dropout = rng.flatMap { r > 0 || e > 0 ? Dropout(residual: r, embedding: e, rng: $0) : nil }
     }
 

@@ -23,19 +23,19 @@ public final class SFTTrainer: TrainingTask {
     /// Loads the model, tokenizes both splits, and reports what truncation did via `log`.
     public init(config: SFTConfig, log: (String) -> Void = { _ in }) throws {
         self.config = config
-        let bundle = try ModelBundle(directory: config.modelPath, tokenizerDirectory: config.tokenizerPath)
+        let bundle = try ModelBundle(directory: config.data.modelPath, tokenizerDirectory: config.data.tokenizerPath)
         model = bundle.model
         tokenizer = bundle.tokenizer
-        tokenizerDirectory = config.tokenizerPath ?? config.modelPath
-        let options = ExampleTokenizer.Options(truncation: TruncationPolicy(maxLength: config.maxLength, maxPromptLength: config.maxPromptLength))
+        tokenizerDirectory = config.data.tokenizerPath ?? config.data.modelPath
+        let options = ExampleTokenizer.Options(truncation: TruncationPolicy(maxLength: config.data.maxLength, maxPromptLength: config.data.maxPromptLength))
         let exTok = try ExampleTokenizer(tokenizer: tokenizer, options: options)
-        let rows = try SFTRow.load(URL(fileURLWithPath: config.trainFile))
+        let rows = try SFTRow.load(URL(fileURLWithPath: config.data.trainFile))
         let (examples, report) = try exTok.sft(rows)
-        if let evalFile = config.evalFile {
+        if let evalFile = config.data.evalFile {
             train = examples
             eval = try exTok.sft(try SFTRow.load(URL(fileURLWithPath: evalFile))).examples
         } else {
-            let split = try DataSplit(count: examples.count, evalFraction: config.evalFraction, seed: config.training.seed)
+            let split = try DataSplit(count: examples.count, evalFraction: config.data.evalFraction, seed: config.training.seed)
             train = split.train.map { examples[$0] }
             eval = split.eval.map { examples[$0] }
         }
@@ -56,8 +56,8 @@ public final class SFTTrainer: TrainingTask {
     public func evaluate() throws -> [(String, Double)] {
         guard !eval.isEmpty else { return [] }
         var total = 0.0, count = 0
-        for start in stride(from: 0, to: eval.count, by: config.evalBatchSize) {
-            let b = try collator.collate(Array(eval[start..<min(eval.count, start + config.evalBatchSize)]))
+        for start in stride(from: 0, to: eval.count, by: config.data.evalBatchSize) {
+            let b = try collator.collate(Array(eval[start..<min(eval.count, start + config.data.evalBatchSize)]))
             let batch = try TokenBatch(ids: b.ids, batch: b.batch, time: b.time, attentionMask: b.attentionMask, positions: b.positions)
             let n = Self.scoredTokens(b)
             guard n > 0 else { continue }
@@ -80,7 +80,7 @@ public final class SFTTrainer: TrainingTask {
 
     public func setTrainingRNG(_ rng: Philox?) {
         let c = model.trunk.config
-        let (r, e) = config.dropout.map { ($0, $0) } ?? (c.residualDropout, c.embeddingDropout)
+        let (r, e) = config.data.dropout.map { ($0, $0) } ?? (c.residualDropout, c.embeddingDropout)
         model.trunk.dropout = rng.flatMap { r > 0 || e > 0 ? Dropout(residual: r, embedding: e, rng: $0) : nil }
     }
 

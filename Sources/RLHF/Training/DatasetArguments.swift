@@ -1,0 +1,57 @@
+// DatasetArguments: the model, data and length fields the supervised trainers (SFT, reward)
+// share, read from the same flat JSON object as the trainer's own fields.
+import Foundation
+import RunKit
+
+public struct DatasetArguments: Sendable {
+    /// Hugging Face model directory (or .gguf file) to start from (required).
+    public var modelPath = ""
+    /// Tokenizer directory (default: modelPath).
+    public var tokenizerPath: String?
+    /// Training JSONL in TRL's shapes (required).
+    public var trainFile = ""
+    /// Held-out JSONL; when absent, `evalFraction` of trainFile is held out.
+    public var evalFile: String?
+    public var evalFraction = 0.05
+    /// Prompt + response tokens kept per example (the prompt keeps its tail, the response its head).
+    public var maxLength = 512
+    /// Optional cap on prompt tokens.
+    public var maxPromptLength: Int?
+    public var evalBatchSize = 8
+    /// Dropout while training (GPT-2's residual and embedding dropout); nil = the model
+    /// config's resid_pdrop / embd_pdrop. Llama-family models have none.
+    public var dropout: Float?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case modelPath = "model_path", tokenizerPath = "tokenizer_path", trainFile = "train_file", evalFile = "eval_file"
+        case evalFraction = "eval_fraction", maxLength = "max_length", maxPromptLength = "max_prompt_length"
+        case evalBatchSize = "eval_batch_size", dropout
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = DatasetArguments()
+        modelPath = try c.decode(String.self, forKey: .modelPath)
+        tokenizerPath = try c.decodeIfPresent(String.self, forKey: .tokenizerPath)
+        trainFile = try c.decode(String.self, forKey: .trainFile)
+        evalFile = try c.decodeIfPresent(String.self, forKey: .evalFile)
+        evalFraction = try c.decode(.evalFraction, default: d.evalFraction)
+        maxLength = try c.decode(.maxLength, default: d.maxLength)
+        maxPromptLength = try c.decodeIfPresent(Int.self, forKey: .maxPromptLength)
+        evalBatchSize = try c.decode(.evalBatchSize, default: d.evalBatchSize)
+        dropout = try c.decodeIfPresent(Float.self, forKey: .dropout)
+    }
+
+    public func validate(file: String) throws {
+        func bad(_ k: CodingKeys, _ m: String) -> ConfigError { .invalidValue(file: file, field: k.rawValue, message: m) }
+        if maxLength < 2 { throw bad(.maxLength, "must be >= 2") }
+        if !(0..<1).contains(evalFraction) { throw bad(.evalFraction, "must be in [0, 1)") }
+        if evalBatchSize < 1 { throw bad(.evalBatchSize, "must be >= 1") }
+        if let p = dropout, !(0..<1).contains(p) { throw bad(.dropout, "must be in [0, 1)") }
+    }
+
+    /// The tokenizer directory actually used.
+    public var tokenizerDirectory: String { tokenizerPath ?? modelPath }
+}
