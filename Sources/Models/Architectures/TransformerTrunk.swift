@@ -16,6 +16,13 @@ public final class TransformerTrunk: Module {
     /// Set by a trainer while it trains; nil (no dropout) everywhere else.
     public var dropout: Dropout?
 
+    /// Switches training dropout on with `rng` (probabilities from the config, or
+    /// `override` for both), or off when `rng` is nil or every probability is 0.
+    public func setDropout(_ rng: Philox?, override: Float? = nil) {
+        let (r, e) = override.map { ($0, $0) } ?? (config.residualDropout, config.embeddingDropout)
+        dropout = rng.flatMap { r > 0 || e > 0 ? Dropout(residual: r, embedding: e, rng: $0) : nil }
+    }
+
     /// Fresh weights, initialised as transformers does for the family (N(0, initializer_range)).
     public init(config c: TransformerConfig, initializer rng: inout WeightInit) {
         config = c

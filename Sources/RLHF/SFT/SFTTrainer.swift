@@ -79,9 +79,7 @@ public final class SFTTrainer: TrainingTask {
     }
 
     public func setTrainingRNG(_ rng: Philox?) {
-        let c = model.trunk.config
-        let (r, e) = config.data.dropout.map { ($0, $0) } ?? (c.residualDropout, c.embeddingDropout)
-        model.trunk.dropout = rng.flatMap { r > 0 || e > 0 ? Dropout(residual: r, embedding: e, rng: $0) : nil }
+        model.trunk.setDropout(rng, override: config.data.dropout)
     }
 
     public func saveModel(to directory: URL) throws {
