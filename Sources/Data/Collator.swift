@@ -1,6 +1,6 @@
 // `Collator`: token sequences -> one padded batch (`CollatedBatch`, flat row-major (B*T)
 // arrays, no Models dependency): ids, attention mask, positions, labels, loss mask; left or
-// right padding; preference pairs as chosen rows then rejected rows. Leaves out packing
+// right padding; preference groups with the rows of each comparison. Leaves out packing
 // several sequences into one row.
 import Foundation
 import Tokenizers
@@ -26,6 +26,16 @@ public struct CollatedBatch: Sendable, Equatable {
 
     /// Row `b` of a (B*T) array.
     public func row<T>(_ b: Int, of a: [T]) -> ArraySlice<T> { a[b * time..<(b + 1) * time] }
+}
+
+/// Preference groups as one batch: each response is one row, scored once however many
+/// comparisons it is in.
+public struct PreferenceBatch: Sendable, Equatable {
+    public var batch: CollatedBatch
+    /// (C) the preferred row of each comparison.
+    public var better: [Int32]
+    /// (C) the other row.
+    public var worse: [Int32]
 }
 
 public struct Collator: Sendable, Equatable {
@@ -65,10 +75,17 @@ public struct Collator: Sendable, Equatable {
         try collate(sequences: examples.map(\.ids), promptLengths: examples.map(\.promptLength))
     }
 
-    /// Preference batch: B = 2 * pairs.count; rows 0..<n are chosen, n..<2n rejected (pair
-    /// i is rows i and n + i), all padded to one T.
-    public func collate(pairs: [PreferencePair]) throws -> CollatedBatch {
-        try collate(pairs.map(\.chosen) + pairs.map(\.rejected))
+    /// Preference batch: every sequence of every group once, group after group, all padded
+    /// to one T; `better`/`worse` index the batch rows of each comparison, in group order.
+    public func collate(groups: [PreferenceGroup]) throws -> PreferenceBatch {
+        var sequences: [TokenizedExample] = [], better: [Int32] = [], worse: [Int32] = []
+        for g in groups {
+            let base = Int32(sequences.count)
+            sequences += g.sequences
+            better += g.better.map { base + Int32($0) }
+            worse += g.worse.map { base + Int32($0) }
+        }
+        return PreferenceBatch(batch: try collate(sequences), better: better, worse: worse)
     }
 
     /// Prompt batch for generation (labels all -100); usually with `.left` padding.

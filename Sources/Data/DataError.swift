@@ -21,8 +21,9 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case invalidRow(SourceLine, String)
     /// Truncation left a row with no completion tokens (policy `.error`).
     case emptyCompletion(SourceLine, promptTokens: Int, maxLength: Int?)
-    /// Every row was skipped (policy `.skip`), leaving nothing to train on.
-    case noExamples(file: String, skipped: Int)
+    /// Every row was skipped (policy `.skip`, or rated rows without a comparison), leaving
+    /// nothing to train on.
+    case noExamples(file: String, skipped: Int, withoutComparison: Int = 0)
     /// A bad argument or an unusable tokenizer for the requested processing.
     case invalidArgument(String)
 
@@ -35,8 +36,9 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             return "\(at): the response has zero tokens after truncation (prompt has \(promptTokens) tokens, max_length "
                 + (maxLength.map(String.init) ?? "none")
                 + "); raise max_length, set max_prompt_length, or skip such rows"
-        case let .noExamples(file, skipped):
-            return "\(file): no examples left (\(skipped) rows skipped because truncation emptied their responses)"
+        case let .noExamples(file, skipped, withoutComparison):
+            return "\(file): no examples left (\(skipped) rows skipped because truncation emptied their responses"
+                + (withoutComparison > 0 ? ", \(withoutComparison) rated rows without two ratings min_rating_gap apart)" : ")")
         case let .invalidArgument(message): return message
         }
     }

@@ -94,28 +94,47 @@ public struct ExampleTokenizer: Sendable {
 
     // MARK: preferences
 
-    /// Tokenizes preference rows: one prompt (truncated once) shared by chosen and rejected.
-    /// A pair is skipped (or refused) if either response ends up empty.
-    public func preferences(_ rows: [PreferenceRow]) throws -> (pairs: [PreferencePair], report: TokenizationReport) {
+    /// Tokenizes preference rows: one prompt (truncated once) shared by all its responses.
+    /// A row is skipped (or refused) if a response ends up empty; a rated row whose ratings
+    /// give no comparison at `minRatingGap` is skipped and listed in the report.
+    public func preferences(_ rows: [PreferenceRow], minRatingGap: Double = 0) throws -> (groups: [PreferenceGroup], report: TokenizationReport) {
         var report = TokenizationReport()
-        var out: [PreferencePair] = []
+        var out: [PreferenceGroup] = []
         for row in rows {
             report.rows += 1
-            let prompt: [Int32], chosen: [Int32], rejected: [Int32]
+            let prompt: [Int32], responses: [[Int32]]
+            var better = [0], worse = [1]
             switch row.content {
             case let .plain(p, c, r):
                 prompt = ids(p, special: true)
-                chosen = try withEOS(ids(c, special: false), row.source)
-                rejected = try withEOS(ids(r, special: false), row.source)
+                responses = [try withEOS(ids(c, special: false), row.source), try withEOS(ids(r, special: false), row.source)]
             case let .chat(p, c, r):
                 let a = try chatSplit(prompt: p, completion: c, source: row.source, report: &report)
                 let b = try chatSplit(prompt: p, completion: r, source: row.source, report: &report)
-                (prompt, chosen, rejected) = (a.prompt, a.completion, b.completion)
+                (prompt, responses) = (a.prompt, [a.completion, b.completion])
+            case let .rated(p, completions, ratings):
+                (better, worse) = PreferenceGroup.comparisons(ratings: ratings, minGap: minRatingGap)
+                guard !better.isEmpty else { report.skippedNoComparison.append(row.source); continue }
+                switch p {
+                case .text(let text):
+                    prompt = ids(text, special: true)
+                    responses = try completions.map { c in
+                        guard case .text(let t) = c else { throw DataError.invalidRow(row.source, "completions must be strings like the prompt") }
+                        return try withEOS(ids(t, special: false), row.source)
+                    }
+                case .messages(let m):
+                    var splits: [(prompt: [Int32], completion: [Int32])] = []
+                    for c in completions {
+                        guard case .messages(let cm) = c else { throw DataError.invalidRow(row.source, "completions must be messages like the prompt") }
+                        splits.append(try chatSplit(prompt: m, completion: cm, source: row.source, report: &report))
+                    }
+                    (prompt, responses) = (splits[0].prompt, splits.map(\.completion))
+                }
             }
-            guard let e = try finish(prompt: prompt, completions: [chosen, rejected], source: row.source, report: &report) else { continue }
-            out.append(PreferencePair(
-                chosen: TokenizedExample(ids: e.prompt + e.completions[0], promptLength: e.prompt.count, source: row.source),
-                rejected: TokenizedExample(ids: e.prompt + e.completions[1], promptLength: e.prompt.count, source: row.source)))
+            guard let e = try finish(prompt: prompt, completions: responses, source: row.source, report: &report) else { continue }
+            out.append(PreferenceGroup(
+                sequences: e.completions.map { TokenizedExample(ids: e.prompt + $0, promptLength: e.prompt.count, source: row.source) },
+                better: better, worse: worse))
         }
         try checkNotEmpty(out.count, rows: rows.map(\.source), report: report)
         return (out, report)
@@ -175,7 +194,7 @@ public struct ExampleTokenizer: Sendable {
         return (p, Array(full.dropFirst(p.count)))
     }
 
-    /// Applies the truncation policy to a prompt and its completions (1 for SFT, 2 for pairs).
+    /// Applies the truncation policy to a prompt and its completions (1 for SFT, 2+ for preferences).
     func finish(prompt: [Int32], completions: [[Int32]], source: SourceLine,
                 report: inout TokenizationReport) throws -> (prompt: [Int32], completions: [[Int32]])? {
         let policy = options.truncation
@@ -195,6 +214,7 @@ public struct ExampleTokenizer: Sendable {
     func checkNotEmpty(_ count: Int, rows: [SourceLine], report: TokenizationReport) throws {
         guard count == 0 else { return }
         throw rows.isEmpty ? DataError.invalidArgument("no rows to tokenize")
-                           : DataError.noExamples(file: rows[0].file, skipped: report.skippedEmptyCompletion.count)
+                           : DataError.noExamples(file: rows[0].file, skipped: report.skippedEmptyCompletion.count,
+                                                                  withoutComparison: report.skippedNoComparison.count)
     }
 }

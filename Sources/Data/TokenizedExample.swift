@@ -1,6 +1,6 @@
 // The tokenized forms the collators take: `TokenizedExample` (prompt ids then completion
-// ids, one sequence), `PreferencePair` (chosen and rejected sharing one prompt) and
-// `PromptExample` (a PPO prompt and its optional answer), plus `TokenizationReport`, what
+// ids, one sequence), `PreferenceGroup` (responses sharing one prompt, and which is
+// preferred to which) and `PromptExample` (a PPO prompt and its optional answer), plus `TokenizationReport`, what
 // truncation did to a dataset. Leaves out padding: that is the collator's job.
 import Foundation
 
@@ -20,14 +20,34 @@ public struct TokenizedExample: Sendable, Equatable, Codable {
     public var completionLength: Int { ids.count - promptLength }
 }
 
-public struct PreferencePair: Sendable, Equatable, Codable {
-    /// Same prompt ids (same promptLength) in both.
-    public var chosen: TokenizedExample
-    public var rejected: TokenizedExample
-    public var source: SourceLine { chosen.source }
+/// Responses to one prompt (same prompt ids in each) and the comparisons among them: a
+/// chosen/rejected pair is two sequences and one comparison; a rated group of K responses
+/// has one comparison per pair whose ratings differ enough.
+public struct PreferenceGroup: Sendable, Equatable, Codable {
+    public var sequences: [TokenizedExample]
+    /// sequences[better[i]] is preferred to sequences[worse[i]].
+    public var better: [Int]
+    public var worse: [Int]
+    public var source: SourceLine { sequences[0].source }
+    public var comparisonCount: Int { better.count }
+
+    public init(sequences: [TokenizedExample], better: [Int], worse: [Int]) {
+        self.sequences = sequences; self.better = better; self.worse = worse
+    }
 
     public init(chosen: TokenizedExample, rejected: TokenizedExample) {
-        self.chosen = chosen; self.rejected = rejected
+        self.init(sequences: [chosen, rejected], better: [0], worse: [1])
+    }
+
+    /// Every pair (i, j) with |r_i - r_j| >= max(gap, a tie never counts): higher rating better.
+    public static func comparisons(ratings: [Double], minGap: Double) -> (better: [Int], worse: [Int]) {
+        var better: [Int] = [], worse: [Int] = []
+        for i in ratings.indices {
+            for j in (i + 1)..<ratings.count where ratings[i] != ratings[j] && abs(ratings[i] - ratings[j]) >= minGap {
+                if ratings[i] > ratings[j] { better.append(i); worse.append(j) } else { better.append(j); worse.append(i) }
+            }
+        }
+        return (better, worse)
     }
 }
 
@@ -56,6 +76,8 @@ public struct TokenizationReport: Sendable, Equatable {
     /// Chat rows whose prompt ids are not a prefix of the prompt+completion ids (TRL warns
     /// about the same thing); the split point is still the prompt's length, as in TRL.
     public var promptPrefixMismatches: [SourceLine] = []
+    /// Rated rows dropped because no two of their ratings differ by min_rating_gap.
+    public var skippedNoComparison: [SourceLine] = []
 
     public init() {}
 }

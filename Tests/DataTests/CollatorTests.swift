@@ -36,13 +36,15 @@ func example(_ ids: [Int32], prompt: Int) -> TokenizedExample {
     #expect(b.labels == [5, 6, 7, ign])                      // a real token equal to the pad id is still trained
 }
 
-@Test func preferencePairsAreChosenThenRejected() throws {
-    let pairs = [PreferencePair(chosen: example([1, 2, 3], prompt: 1), rejected: example([1, 4], prompt: 1)),
-                 PreferencePair(chosen: example([5, 6], prompt: 1), rejected: example([5, 7, 8, 9], prompt: 1))]
-    let b = try Collator(padId: 0).collate(pairs: pairs)
-    #expect(b.batch == 4 && b.time == 4)
-    #expect(b.ids == [1, 2, 3, 0, 5, 6, 0, 0, 1, 4, 0, 0, 5, 7, 8, 9])
-    #expect(b.lengths == [3, 2, 2, 4])
+@Test func preferenceGroupsKeepEachResponseOnceAndIndexTheirComparisons() throws {
+    let groups = [PreferenceGroup(chosen: example([1, 2, 3], prompt: 1), rejected: example([1, 4], prompt: 1)),
+                  PreferenceGroup(sequences: [example([5, 6], prompt: 1), example([5, 7, 8, 9], prompt: 1), example([5], prompt: 1)],
+                                  better: [1, 1, 0], worse: [0, 2, 2])]
+    let p = try Collator(padId: 0).collate(groups: groups)
+    #expect(p.batch.batch == 5 && p.batch.time == 4)
+    #expect(p.batch.ids == [1, 2, 3, 0, 1, 4, 0, 0, 5, 6, 0, 0, 5, 7, 8, 9, 5, 0, 0, 0])
+    #expect(p.batch.lengths == [3, 2, 2, 4, 1])
+    #expect(p.better == [0, 3, 3, 2] && p.worse == [1, 2, 4, 4])
 }
 
 @Test func promptBatchesAndPaddingLengths() throws {

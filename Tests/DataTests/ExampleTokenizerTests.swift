@@ -111,20 +111,32 @@ import Data
     let gpt2 = try Fixtures.tokenizer("gpt2")
     let eos = Int32(gpt2.eosTokenId!)
     let rows = try PreferenceRow.load(Fixtures.url("preferences.jsonl"))
-    let (pairs, _) = try ExampleTokenizer(tokenizer: gpt2).preferences([rows[0]])
+    let (groups, _) = try ExampleTokenizer(tokenizer: gpt2).preferences([rows[0]])
     let p = i32(gpt2.encode("Q: best color?"))
-    #expect(pairs[0].chosen.ids == p + i32(gpt2.encode(" Blue.", addSpecialTokens: false)) + [eos])
-    #expect(pairs[0].rejected.ids == p + i32(gpt2.encode(" Potato.", addSpecialTokens: false)) + [eos])
-    #expect(pairs[0].chosen.promptLength == p.count && pairs[0].rejected.promptLength == p.count)
+    let (chosen, rejected) = (groups[0].sequences[0], groups[0].sequences[1])
+    #expect(groups[0].better == [0] && groups[0].worse == [1])
+    #expect(chosen.ids == p + i32(gpt2.encode(" Blue.", addSpecialTokens: false)) + [eos])
+    #expect(rejected.ids == p + i32(gpt2.encode(" Potato.", addSpecialTokens: false)) + [eos])
+    #expect(chosen.promptLength == p.count && rejected.promptLength == p.count)
 
     let qwen = try Fixtures.tokenizer("qwen2")
-    let chat = try ExampleTokenizer(tokenizer: qwen).preferences([rows[1]]).pairs[0]
-    #expect(chat.chosen.promptIds == chat.rejected.promptIds)
-    #expect(qwen.decode(chat.chosen.completionIds.map(Int.init)) == "Hi!<|im_end|>\n")
-    #expect(qwen.decode(chat.rejected.completionIds.map(Int.init)) == "No.<|im_end|>\n")
+    let chat = try ExampleTokenizer(tokenizer: qwen).preferences([rows[1]]).groups[0].sequences
+    #expect(chat[0].promptIds == chat[1].promptIds)
+    #expect(qwen.decode(chat[0].completionIds.map(Int.init)) == "Hi!<|im_end|>\n")
+    #expect(qwen.decode(chat[1].completionIds.map(Int.init)) == "No.<|im_end|>\n")
     // One response emptied by truncation drops the whole pair.
     let tight = try ExampleTokenizer(tokenizer: gpt2, options: .init(truncation: .init(maxLength: p.count, onEmptyCompletion: .skip)))
     #expect(errorText { _ = try tight.preferences([rows[0]]) }?.contains("no examples left (1 rows skipped") == true)
+
+    // A rated row: every response once; ties and gaps under min_rating_gap give no comparison.
+    let (rated, report) = try ExampleTokenizer(tokenizer: gpt2).preferences([rows[2]], minRatingGap: 1)
+    let r = i32(gpt2.encode("Rate:"))
+    #expect(rated[0].sequences.map(\.ids) == [" good", " bad", " fine"].map { r + i32(gpt2.encode($0, addSpecialTokens: false)) + [eos] })
+    #expect(rated[0].better == [0, 2] && rated[0].worse == [1, 1] && report.skippedNoComparison.isEmpty)
+    let ratedChat = try ExampleTokenizer(tokenizer: qwen).preferences([rows[3]]).groups[0]
+    #expect(ratedChat.sequences.map(\.ids) == chat.map(\.ids) && ratedChat.better == [0] && ratedChat.worse == [1])
+    let (none, noneReport) = try ExampleTokenizer(tokenizer: gpt2).preferences([rows[0], rows[2]], minRatingGap: 5)
+    #expect(none.count == 1 && noneReport.skippedNoComparison == [rows[2].source])
 }
 
 @Test func promptsForGeneration() throws {

@@ -64,6 +64,20 @@ import Data
             == #"prefs.jsonl:1: missing field "rejected""#)
     #expect(errorText { _ = try PreferenceRow.parse(jsonl(#"{"prompt": "p", "chosen": "c", "rejected": [{"role": "assistant", "content": "r"}]}"#), file: "p.jsonl") }
             == #"p.jsonl:1: fields "prompt", "chosen" and "rejected" must all be strings or all be lists of messages"#)
+    #expect(rows[2].content == .rated(prompt: .text("Rate:"), completions: [.text(" good"), .text(" bad"), .text(" fine")], ratings: [2, -1.5, 2]))
+    #expect(rows[3].content == .rated(prompt: .messages([ChatMessage(role: "user", content: "Say hi")]),
+                                      completions: [.messages([ChatMessage(role: "assistant", content: "Hi!")]),
+                                                    .messages([ChatMessage(role: "assistant", content: "No.")])],
+                                      ratings: [0.5, -0.5]))
+    func rated(_ line: String) -> String? { errorText { _ = try PreferenceRow.parse(jsonl(line), file: "r.jsonl") } }
+    #expect(rated(#"{"prompt": "p", "completions": ["a", "b"], "ratings": [1]}"#) == #"r.jsonl:1: field "ratings": 1 ratings for 2 completions"#)
+    #expect(rated(#"{"prompt": "p", "completions": ["a"], "ratings": [1]}"#) == #"r.jsonl:1: field "completions": expected at least 2 responses, got 1"#)
+    #expect(rated(#"{"prompt": "p", "completions": ["a", "b"], "ratings": [1, "2"]}"#) == #"r.jsonl:1: field "ratings[1]": expected a number, got a string"#)
+    #expect(rated(#"{"prompt": "p", "completions": ["a", [{"role": "assistant", "content": "b"}]], "ratings": [1, 2]}"#)
+            == #"r.jsonl:1: field "completions[1]": expected a string like the prompt, got a list"#)
+    #expect(rated(#"{"prompt": "p", "completions": ["a", "b"]}"#) == #"r.jsonl:1: missing field "ratings""#)
+    #expect(rated(#"{"prompt": "p", "completions": ["a", "b"], "ratings": [1, 2], "chosen": "a"}"#)
+            == #"r.jsonl:1: a row has either "completions" and "ratings" or "chosen" and "rejected", not both (found "chosen")"#)
 }
 
 @Test func promptRowsKeepAnswers() throws {

@@ -23,4 +23,15 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: dir + "/" + stage), "\(stage) written")
         }
     }
+
+    @Test func ratedGroupsCoverEverySnippetOncePerPass() throws {
+        let snippets = (0..<50).map { Snippet(id: $0, rating: Double($0 % 9) - 4, text: "s\($0)") }
+        let groups = DemoData.ratedGroups(snippets, size: 8, passes: 2, seed: 7)
+        #expect(groups.count == 14 && groups.allSatisfy { $0.count >= 2 && $0.count <= 8 })
+        let firstPass = groups.prefix(7).flatMap { $0.map(\.id) }, secondPass = groups.suffix(7).flatMap { $0.map(\.id) }
+        #expect(firstPass.sorted() == Array(0..<50) && secondPass.sorted() == Array(0..<50))
+        #expect(firstPass != secondPass, "each pass reshuffles")
+        #expect(DemoData.ratedGroups(snippets, size: 8, passes: 2, seed: 7) == groups)
+        #expect(DemoData.ratedGroups(snippets, size: 8, passes: 0.5, seed: 7) == Array(groups.prefix(4)))   // 3.5 rounds up
+    }
 }

@@ -61,6 +61,60 @@ func sftConfig(_ overrides: [String]) throws -> SFTConfig {
         #expect(metrics.first { $0.0 == "train/accuracy" }!.1 == acc)
     }
 
+    @Test func ratedGroupEqualsItsComparisonsAsPairs() throws {
+        // One rated row of 4 responses (min_rating_gap 1.5 keeps 4 of its 6 pairs, one response in 3) must give
+        // the loss, accuracy and every gradient of the same 4 comparisons written as pair rows
+        // (whose BT loss is checked against PyTorch above), though it scores each response once.
+        let dir = runDir("rated")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let texts = [" red", " a green hat", " blue", " yellow sun today"], ratings = [3.0, 1.0, -0.5, 2.0]
+        let quoted = texts.map { "\"\($0)\"" }.joined(separator: ", ")
+        try "{\"prompt\": \"Colors:\", \"completions\": [\(quoted)], \"ratings\": [3, 1.0, -0.5, 2]}\n"
+            .write(toFile: dir + "/rated.jsonl", atomically: true, encoding: .utf8)
+        let (better, worse) = PreferenceGroup.comparisons(ratings: ratings, minGap: 1.5)
+        #expect(better == [0, 0, 1, 3] && worse == [1, 2, 2, 2])   // a gap of exactly 1.5 counts
+        let pairRows = zip(better, worse).map { "{\"prompt\": \"Colors:\", \"chosen\": \"\(texts[$0])\", \"rejected\": \"\(texts[$1])\"}" }
+        try pairRows.joined(separator: "\n").write(toFile: dir + "/pairs.jsonl", atomically: true, encoding: .utf8)
+
+        func run(_ file: String, rows: [Int]) throws -> (Float, Double, [String: [Float]]) {
+            let config = try ConfigFile.load(RewardConfig.self, path: nil, overrides: [
+                "model_path=\(rlhfFixture("tiny-llama-rm"))", "train_file=\(file)", "eval_fraction=0", "min_rating_gap=1.5",
+                "output_dir=\(dir)/run"])
+            let trainer = try RewardTrainer(config: config)
+            let tape = Tape()
+            let (loss, metrics, _) = try tape.record { try trainer.loss(try trainer.batch(rows)) }
+            try tape.backward(loss)
+            var grads: [String: [Float]] = [:]
+            for (name, p) in trainer.parameters { grads[name] = p.grad?.scalars ?? [] }
+            return (loss.value.item, metrics.first { $0.0 == "train/accuracy" }!.1, grads)
+        }
+        let (groupLoss, groupAcc, groupGrads) = try run(dir + "/rated.jsonl", rows: [0])
+        let (pairLoss, pairAcc, pairGrads) = try run(dir + "/pairs.jsonl", rows: [0, 1, 2, 3])
+        #expect(abs(groupLoss - pairLoss) <= 1e-6, "group loss \(groupLoss) vs pairs \(pairLoss)")
+        #expect(groupAcc == pairAcc)
+        #expect(groupGrads.count == pairGrads.count && !groupGrads.isEmpty)
+        for (name, g) in groupGrads {
+            let h = pairGrads[name]!
+            let scale = max(h.map(abs).max() ?? 0, 1e-6)
+            let worst = zip(g, h).map { abs($0 - $1) }.max() ?? 0
+            #expect(g.count == h.count && worst <= 1e-4 * scale, "\(name): max |diff| \(worst) (scale \(scale))")
+        }
+    }
+
+    @Test func ratedRowsWithoutAComparisonAreSkippedAndNamed() throws {
+        let dir = runDir("rated-none")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "{\"prompt\": \"\", \"completions\": [\" a\", \" b\"], \"ratings\": [1, 1.5]}\n"
+            .write(toFile: dir + "/rated.jsonl", atomically: true, encoding: .utf8)
+        let config = try ConfigFile.load(RewardConfig.self, path: nil, overrides: [
+            "model_path=\(rlhfFixture("tiny-llama-rm"))", "train_file=\(dir)/rated.jsonl", "eval_fraction=0", "min_rating_gap=2",
+            "output_dir=\(dir)/run"])
+        #expect(performing: { _ = try RewardTrainer(config: config) },
+                throws: { "\($0)" == "rated.jsonl: no examples left (0 rows skipped because truncation emptied their responses, 1 rated rows without two ratings min_rating_gap apart)" })
+        let bad = try ConfigFile.load(RewardConfig.self, path: nil, overrides: ["model_path=x", "train_file=y", "min_rating_gap=-1"])
+        #expect(performing: { try bad.validate(file: "rm.json") }, throws: { "\($0)".contains("min_rating_gap") })
+    }
+
     @Test func resumedRunEqualsUninterruptedRun() throws {
         let common = ["batch_size=1", "learning_rate=0.003", "max_steps=6", "save_steps=2", "logging_steps=1", "warmup_steps=2"]
         let straightDir = runDir("straight"), stoppedDir = runDir("stopped")

@@ -23,14 +23,22 @@ public struct DemoConfig: Sendable {
     public var sftSteps: Int { budget == .full ? 800 : 150 }
     public var sftBatch: Int { budget == .full ? 32 : 16 }
     public var sftLR: Float = 2e-3
-    /// Training preference pairs (rating gap >= 2) and RM steps.
-    public var rmPairs: Int { rmSteps * rmBatch }
-    public var rmSteps: Int { budget == .full ? 1200 : 200 }
-    public var rmBatch = 16
-    public var rmLR: Float = 5e-4
-    public var rmWeightDecay: Float { budget == .full ? 1.0 : 0.1 }
+    /// RM data: `rmPasses` passes over the training snippets, each cut afresh into rated
+    /// groups of `rmGroupSize` (every pair in a group with a rating gap >= 2 is a comparison),
+    /// trained `rmBatch` groups per step.
+    public var rmPasses: Double { budget == .full ? 2 : 0.7 }
+    public var rmGroupSize = 16
+    public var rmBatch: Int { budget == .full ? 2 : 1 }
+    public func rmSteps(groups: Int) -> Int { (groups + rmBatch - 1) / rmBatch }
+    /// Strong decoupled weight decay is what keeps this RM from memorising its 9.5k snippets
+    /// (measured, 2 passes, all held-out pairs: lr 5e-4/wd 1 0.767, 1e-3/wd 3 0.825,
+    /// 1e-3/wd 6 0.841, 1e-3/wd 10 0.829).
+    public var rmLR: Float = 1e-3
+    public var rmWeightDecay: Float = 6
     /// PPO iterations of `ppoRollout` prompts.
-    public var ppoIterations: Int { budget == .full ? 50 : 10 }
+    public var ppoIterations: Int { budget == .full ? 50 : 30 }
+    /// The small model needs a larger step to move visibly in its few iterations.
+    public var ppoLRActor: Float { budget == .full ? 1e-4 : 5e-4 }
     public var ppoRollout: Int { budget == .full ? 32 : 16 }
     public var ppoMiniBatch: Int { budget == .full ? 16 : 8 }
     public var promptWords = 3

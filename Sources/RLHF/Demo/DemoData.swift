@@ -1,6 +1,6 @@
 // DemoData: the bundled VADER movie-review snippets (Hutto & Gilbert 2014, human ratings
 // -4..+4; Data/vader-movie-snippets) split into training and held-out snippets, with the
-// preference pairs and prompts the demo stages use.
+// rated groups and prompts the demo stages use.
 import Foundation
 import TensorCore
 
@@ -8,6 +8,10 @@ public struct Snippet: Sendable, Equatable {
     public var id: Int
     public var rating: Double
     public var text: String
+
+    public init(id: Int, rating: Double, text: String) {
+        self.id = id; self.rating = rating; self.text = text
+    }
 }
 
 public struct DemoData: Sendable {
@@ -45,18 +49,22 @@ public struct DemoData: Sendable {
         train = order.dropFirst(n).sorted().map { snippets[$0] }
     }
 
-    /// Random pairs of snippets whose ratings differ by at least `gap`; chosen = higher rated.
-    public static func preferencePairs(_ s: [Snippet], count: Int, gap: Double, seed: UInt64) -> [(chosen: Snippet, rejected: Snippet)] {
+    /// Rated groups for the RM: each pass a fresh seeded shuffle of the snippets, cut into
+    /// groups of `size` (a last group of one is dropped); a fractional last pass stops early. Every pair in a group whose ratings
+    /// differ by the trainer's min_rating_gap is a comparison, so each snippet is scored once
+    /// per epoch however many comparisons it is in.
+    public static func ratedGroups(_ s: [Snippet], size: Int, passes: Double, seed: UInt64) -> [[Snippet]] {
         var rng = Philox(seed: seed, stream: 2)
-        var pairs: [(Snippet, Snippet)] = []
-        var attempts = 0
-        while pairs.count < count && attempts < count * 50 {
-            attempts += 1
-            let a = s[Int(rng.nextUInt32() % UInt32(s.count))], b = s[Int(rng.nextUInt32() % UInt32(s.count))]
-            guard abs(a.rating - b.rating) >= gap else { continue }
-            pairs.append(a.rating > b.rating ? (a, b) : (b, a))
+        var groups: [[Snippet]] = [], perPass = 0
+        for _ in 0..<Int(passes.rounded(.up)) {
+            var order = Array(s.indices)
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.nextUInt32() % UInt32(i + 1))) }
+            let pass = stride(from: 0, to: order.count, by: size).filter { order.count - $0 >= 2 }
+                .map { start in order[start..<min(order.count, start + size)].map { s[$0] } }
+            perPass = pass.count
+            groups += pass
         }
-        return pairs
+        return Array(groups.prefix(Int((passes * Double(perPass)).rounded())))
     }
 
     /// The first `words` words of a snippet: a PPO prompt.

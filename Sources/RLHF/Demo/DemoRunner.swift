@@ -96,28 +96,34 @@ public final class DemoRunner {
         let after = sftSummary.finalEval.first { $0.0 == "eval/loss" }?.1 ?? .nan
         log("[3/7] sft: held-out loss \(fmt(before)) -> \(fmt(after)) (\(path("sft/final")))")
 
-        // 4. Reward model: Bradley-Terry on pairs of training snippets whose human ratings
-        //    differ by >= 2; accuracy over every held-out pair with that gap.
-        let pairs = DemoData.preferencePairs(data.train, count: config.rmPairs, gap: 2, seed: config.seed)
-        let evalPairs = DemoData.preferencePairs(data.heldOut, count: 512, gap: 2, seed: config.seed &+ 1)
+        // 4. Reward model: Bradley-Terry over every pair of training snippets in a rated
+        //    group whose human ratings differ by >= 2; accuracy over every held-out pair with
+        //    that gap.
+        func ratedRows(_ groups: [[Snippet]]) -> [[String: Any]] {
+            groups.map { ["prompt": "", "completions": $0.map(\.text), "ratings": $0.map(\.rating)] }
+        }
+        let groups = DemoData.ratedGroups(data.train, size: config.rmGroupSize, passes: config.rmPasses, seed: config.seed)
+        let evalGroups = DemoData.ratedGroups(Array(data.heldOut.prefix(512)), size: config.rmGroupSize, passes: 1, seed: config.seed &+ 1)
+        let rmSteps = config.rmSteps(groups: groups.count)
         var rm = RewardConfig()
+        rm.minRatingGap = 2
         rm.data.modelPath = path("sft/final")
-        rm.data.trainFile = try writeJSONL(pairs.map { ["prompt": "", "chosen": $0.chosen.text, "rejected": $0.rejected.text] }, "rm_train.jsonl")
-        rm.data.evalFile = try writeJSONL(evalPairs.map { ["prompt": "", "chosen": $0.chosen.text, "rejected": $0.rejected.text] }, "rm_eval.jsonl")
+        rm.data.trainFile = try writeJSONL(ratedRows(groups), "rm_train.jsonl")
+        rm.data.evalFile = try writeJSONL(ratedRows(evalGroups), "rm_eval.jsonl")
         rm.data.maxLength = config.context
-        rm.data.evalBatchSize = 64
+        rm.data.evalBatchSize = max(1, 64 / config.rmGroupSize)
         rm.training.outputDir = path("rm")
-        rm.training.maxSteps = config.rmSteps
+        rm.training.maxSteps = rmSteps
         rm.training.batchSize = config.rmBatch
         rm.training.learningRate = config.rmLR
-        rm.training.warmupSteps = config.rmSteps / 20
+        rm.training.warmupSteps = rmSteps / 20
         rm.training.lrSchedulerType = "linear"
         rm.training.weightDecay = config.rmWeightDecay
-        rm.training.loggingSteps = max(1, config.rmSteps / 40)
-        rm.training.evalSteps = max(1, config.rmSteps / 8)
+        rm.training.loggingSteps = max(1, rmSteps / 40)
+        rm.training.evalSteps = max(1, rmSteps / 8)
         rm.training.seed = config.seed
         let rmTrainer = try RewardTrainer(config: rm, log: log)
-        let rmSummary = try rmTrainer.train(log: log, progress: ProgressReporter.standardError(total: config.rmSteps, label: "[4/7] reward", unit: "step"))
+        let rmSummary = try rmTrainer.train(log: log, progress: ProgressReporter.standardError(total: rmSteps, label: "[4/7] reward", unit: "step"))
         let (accuracy, heldOutPairs) = try allPairsAccuracy(rmTrainer.model, tokenizer: tokenizer, snippets: data.heldOut, eos: Int32(eos))
         log("[4/7] reward model: held-out pairwise accuracy \(fmt(accuracy)) over \(heldOutPairs) pairs (\(path("rm/final")))")
 
@@ -135,7 +141,7 @@ public final class DemoRunner {
         ppo.ppoEpochs = 2
         ppo.totalEpisodes = config.ppoIterations * config.ppoRollout
         ppo.maxGenLen = config.maxGenLen
-        ppo.lrActor = 1e-4
+        ppo.lrActor = config.ppoLRActor
         ppo.lrCritic = 3e-4
         ppo.klCoef = 0.1
         ppo.gamma = 1

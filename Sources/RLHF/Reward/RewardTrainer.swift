@@ -1,6 +1,10 @@
 // RewardTrainer: Bradley-Terry reward modelling (SPEC 1.2). A scalar head on the trunk
 // reads each prompt+response at its last real token; the loss is
-// -mean log sigmoid(r(x, y_w) - r(x, y_l) - margin) (+ optional reward centring).
+// -mean log sigmoid(r(x, y_w) - r(x, y_l) - margin) over the batch's comparisons (+ optional
+// reward centring). A batch is preference groups: a pair row is one comparison; a rated
+// group of K responses gives all its comparisons from one forward pass of K sequences
+// (InstructGPT trains on K-wise comparisons this way: each response once per epoch, which
+// both saves compute and overfits less than the same comparisons shuffled as pairs).
 // Reports pairwise accuracy and mean margin; saves a *ForSequenceClassification directory.
 import Data
 import Foundation
@@ -16,8 +20,8 @@ public final class RewardTrainer: TrainingTask {
     public let model: ScalarHeadModel
     public let tokenizer: Tokenizer
     public let tokenizerDirectory: String
-    let train: [PreferencePair]
-    let eval: [PreferencePair]
+    let train: [PreferenceGroup]
+    let eval: [PreferenceGroup]
     let collator: Collator
 
     public var parameters: [(String, Variable)] { model.namedParameters() }
@@ -31,49 +35,56 @@ public final class RewardTrainer: TrainingTask {
         if fresh { log("reward: new score head on \(config.data.modelPath), score.weight ~ N(0, \(m.config.initializerRange))") }
         let options = ExampleTokenizer.Options(truncation: TruncationPolicy(maxLength: config.data.maxLength, maxPromptLength: config.data.maxPromptLength))
         let exTok = try ExampleTokenizer(tokenizer: tokenizer, options: options)
-        let (pairs, report) = try exTok.preferences(try PreferenceRow.load(URL(fileURLWithPath: config.data.trainFile)))
+        let gap = config.minRatingGap
+        let (groups, report) = try exTok.preferences(try PreferenceRow.load(URL(fileURLWithPath: config.data.trainFile)), minRatingGap: gap)
         if let evalFile = config.data.evalFile {
-            train = pairs
-            eval = try exTok.preferences(try PreferenceRow.load(URL(fileURLWithPath: evalFile))).pairs
+            train = groups
+            eval = try exTok.preferences(try PreferenceRow.load(URL(fileURLWithPath: evalFile)), minRatingGap: gap).groups
         } else {
-            let split = try DataSplit(count: pairs.count, evalFraction: config.data.evalFraction, seed: config.training.seed)
-            train = split.train.map { pairs[$0] }
-            eval = split.eval.map { pairs[$0] }
+            let split = try DataSplit(count: groups.count, evalFraction: config.data.evalFraction, seed: config.training.seed)
+            train = split.train.map { groups[$0] }
+            eval = split.eval.map { groups[$0] }
         }
-        log("reward: \(report.rows) rows -> \(train.count) train / \(eval.count) eval pairs (\(report.truncated) truncated)")
+        let comparisons = { (g: [PreferenceGroup]) in g.reduce(0) { $0 + $1.comparisonCount } }
+        log("reward: \(report.rows) rows -> \(train.count) train / \(eval.count) eval rows, \(comparisons(train)) / \(comparisons(eval)) comparisons"
+            + " (\(report.truncated) truncated\(report.skippedNoComparison.isEmpty ? "" : ", \(report.skippedNoComparison.count) rated rows without a comparison skipped"))")
         let pad = Collator.padId(for: tokenizer) ?? Int32(m.config.padTokenId ?? 0)
         collator = Collator(padId: pad, paddingSide: .right, lossTokens: .all)
     }
 
-    public func batch(_ indices: [Int]) throws -> CollatedBatch { try collator.collate(pairs: indices.map { train[$0] }) }
+    public func batch(_ indices: [Int]) throws -> PreferenceBatch { try collator.collate(groups: indices.map { train[$0] }) }
 
-    /// Chosen rows first, then rejected rows (the collator's layout).
-    func preference(_ b: CollatedBatch) throws -> PreferenceLossResult {
+    /// Scores each row once, then picks the two scores of every comparison.
+    func preference(_ p: PreferenceBatch) throws -> PreferenceLossResult {
+        let b = p.batch
         let batch = try TokenBatch(ids: b.ids, batch: b.batch, time: b.time, attentionMask: b.attentionMask, positions: b.positions)
-        let scores = try model.lastTokenScores(batch)                          // (2n,)
-        let n = b.batch / 2
-        let margin = config.margin != 0 ? Tensor(shape: [n], repeating: config.margin) : nil
-        return try bradleyTerryLoss(chosen: scores.sliced(axis: 0, 0..<n), rejected: scores.sliced(axis: 0, n..<(2 * n)),
-                                    margin: margin, centerCoefficient: config.centerRewardsCoefficient)
+        let table = try model.lastTokenScores(batch).reshaped([b.batch, 1])   // (B, 1): a lookup table of scores
+        let c = p.better.count
+        // Picking rows of a table is an embedding lookup; its backward adds up the gradient of
+        // a response that is in several comparisons.
+        let better = try embedding(p.better, shape: [c], table: table).reshaped([c])
+        let worse = try embedding(p.worse, shape: [c], table: table).reshaped([c])
+        let margin = config.margin != 0 ? Tensor(shape: [c], repeating: config.margin) : nil
+        return try bradleyTerryLoss(chosen: better, rejected: worse, margin: margin, centerCoefficient: config.centerRewardsCoefficient)
     }
 
-    public func loss(_ b: CollatedBatch) throws -> (loss: Variable, metrics: [(String, Double)], tokens: Int) {
-        let r = try preference(b)
+    public func loss(_ p: PreferenceBatch) throws -> (loss: Variable, metrics: [(String, Double)], tokens: Int) {
+        let r = try preference(p)
         return (r.loss, [("train/accuracy", Double(r.accuracy)), ("train/margin", Double(r.meanMargin))],
-                b.attentionMask.reduce(0) { $0 + Int($1) })
+                p.batch.attentionMask.reduce(0) { $0 + Int($1) })
     }
 
-    /// Pairwise accuracy, mean margin and loss over every held-out pair.
+    /// Pairwise accuracy, mean margin and loss over every held-out comparison.
     public func evaluate() throws -> [(String, Double)] {
         guard !eval.isEmpty else { return [] }
-        var loss = 0.0, acc = 0.0, margin = 0.0
+        var loss = 0.0, acc = 0.0, margin = 0.0, n = 0.0
         for start in stride(from: 0, to: eval.count, by: config.data.evalBatchSize) {
             let chunk = Array(eval[start..<min(eval.count, start + config.data.evalBatchSize)])
-            let r = try Tape.noGrad { try preference(try collator.collate(pairs: chunk)) }
-            let w = Double(chunk.count)
+            let r = try Tape.noGrad { try preference(try collator.collate(groups: chunk)) }
+            let w = Double(chunk.reduce(0) { $0 + $1.comparisonCount })
             loss += Double(r.loss.value.item) * w; acc += Double(r.accuracy) * w; margin += Double(r.meanMargin) * w
+            n += w
         }
-        let n = Double(eval.count)
         return [("eval/loss", loss / n), ("eval/accuracy", acc / n), ("eval/margin", margin / n)]
     }
 
