@@ -1,7 +1,7 @@
 // The bundled demo end to end at its small budget (fixed seed): every stage must do its
 // job — SFT lowers held-out loss, the reward model ranks held-out snippets well above
 // chance, PPO raises the held-out RM score with a bounded KL — and the report must exist
-// with its plots. (~30 s on 2 cores.)
+// with its plots. (~55 s on 2 cores.)
 import Foundation
 import RLHF
 import Testing

@@ -20,7 +20,7 @@ enum DemoReport {
                                 subtitle: "swift-rlhf demo, budget \(config.budget.rawValue), seed \(config.seed), \(Int(seconds)) s on this machine")
         var intro = HTMLReport.Section("What ran")
         intro.paragraph("Data: the 10,605 movie-review snippets of Hutto & Gilbert's VADER study with their mean human sentiment rating (-4..+4); \(Int(config.heldOutFraction * 100))% are held out from every training stage.")
-        intro.paragraph("1. A byte-level BPE tokenizer (\(config.vocabSize) tokens). 2. SFT: a \(config.layers)-layer, width-\(config.width) GPT trained from scratch to write snippets. 3. A Bradley-Terry reward model on pairs of training snippets whose ratings differ by at least 2 (the higher-rated one preferred). 4. PPO: the SFT model continues the first \(config.promptWords) words of held-out snippets, rewarded by the RM, with a KL penalty to the SFT model.")
+        intro.paragraph("1. A byte-level BPE tokenizer (\(config.vocabSize) tokens). 2. SFT: a \(config.layers)-layer, width-\(config.width) GPT trained from scratch to write snippets. 3. A Bradley-Terry reward model on every pair of training snippets whose ratings differ by at least 2 (the higher-rated one preferred) within rated groups of \(config.rmGroupSize) snippets, each snippet scored once per pass. 4. PPO: the SFT model continues the first \(config.promptWords) words of held-out snippets, rewarded by the RM, with a KL penalty to the SFT model.")
         intro.stats([
             ("SFT held-out loss (nats/token)", "\(fmt(r.sftEvalLoss.before)) -> \(fmt(r.sftEvalLoss.after))"),
             ("RM held-out pairwise accuracy", "\(fmt(r.rmHeldOutAccuracy)) over \(r.rmHeldOutPairs) pairs with rating gap >= 2"),

@@ -17,6 +17,7 @@ public struct DatasetArguments: Sendable {
     public var maxLength = 512
     /// Optional cap on prompt tokens.
     public var maxPromptLength: Int?
+    /// Rows per evaluation batch (a preference pair or a whole rated group is one row).
     public var evalBatchSize = 8
     /// Dropout while training (GPT-2's residual and embedding dropout); nil = the model
     /// config's resid_pdrop / embd_pdrop. Llama-family models have none.

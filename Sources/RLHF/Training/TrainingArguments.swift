@@ -13,7 +13,7 @@ public struct TrainingArguments: Codable, Sendable, Equatable {
     public var numTrainEpochs = 1
     /// Optimizer steps to run; 0 = derive from numTrainEpochs.
     public var maxSteps = 0
-    /// Examples per micro-batch.
+    /// Examples (rows: an SFT example, a preference pair or a whole rated group) per micro-batch.
     public var batchSize = 4
     /// Micro-batches per optimizer step (effective batch = batchSize x this).
     public var gradientAccumulationSteps = 1
