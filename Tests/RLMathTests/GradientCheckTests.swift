@@ -1,5 +1,6 @@
 // Finite-difference checks (against plain Double references, GradCheck.swift) for every
 // differentiable RLMath function; masks, old logprobs and advantages are captured constants.
+import GradCheck
 import Foundation
 import RLMath
 import TensorCore

@@ -1,4 +1,5 @@
 // The gradient checker must be able to fail: an op whose backward is off by 1% is caught.
+import GradCheck
 import Testing
 import TensorCore
 

@@ -1,4 +1,5 @@
 // One finite-difference gradient check per differentiable op (see GradCheck.swift).
+import GradCheck
 import Foundation
 import Testing
 import TensorCore

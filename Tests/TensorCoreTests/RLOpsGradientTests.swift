@@ -1,5 +1,6 @@
 // Finite-difference checks for the ops added for RLMath: softplus, logSigmoid and the fused
 // softmax entropy (which must also agree with its unfused twin and survive -inf logits).
+import GradCheck
 import Foundation
 import Testing
 import TensorCore

@@ -1,5 +1,6 @@
 // Plain-loop Double references for every op: slow, obviously right, independent of the
 // kernels under test.
+import GradCheck
 import Foundation
 
 enum Ref {

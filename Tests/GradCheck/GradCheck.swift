@@ -1,28 +1,35 @@
-// Finite-difference gradient checking against Double references.
+// Finite-difference gradient checking against Double references, shared by the test
+// targets (TensorCoreTests, RLMathTests) as a support library.
 // For each case: (1) our Float forward must match a plain-loop Double reference forward;
 // (2) our analytic gradients of L = Σ out·R (R random) must match central differences of
 // the *Double* reference, where Float32 rounding cannot hide an error.
 import Testing
 import TensorCore
 
-struct GradCase {
-    var name: String
-    var inputs: [Tensor]
+public struct GradCase {
+    public var name: String
+    public var inputs: [Tensor]
     /// Which inputs to differentiate (others are constants, e.g. ids or masks).
-    var differentiable: [Bool]? = nil
-    var ours: ([Variable]) throws -> Variable
-    var reference: ([[Double]]) -> [Double]
-    var forwardTolerance: Double = 1e-4
-    var gradTolerance: Double = 2e-3
+    public var differentiable: [Bool]?
+    public var ours: ([Variable]) throws -> Variable
+    public var reference: ([[Double]]) -> [Double]
+    public var forwardTolerance: Double
+    public var gradTolerance: Double
+
+    public init(name: String, inputs: [Tensor], differentiable: [Bool]? = nil, ours: @escaping ([Variable]) throws -> Variable,
+                reference: @escaping ([[Double]]) -> [Double], forwardTolerance: Double = 1e-4, gradTolerance: Double = 2e-3) {
+        self.name = name; self.inputs = inputs; self.differentiable = differentiable; self.ours = ours
+        self.reference = reference; self.forwardTolerance = forwardTolerance; self.gradTolerance = gradTolerance
+    }
 }
 
 /// Deterministic random Float tensor in [lo, hi).
-func rand(_ shape: [Int], seed: UInt64, lo: Float = -1, hi: Float = 1) -> Tensor {
+public func rand(_ shape: [Int], seed: UInt64, lo: Float = -1, hi: Float = 1) -> Tensor {
     var rng = Philox(seed: seed)
     return Tensor.randomUniform(shape, lo: lo, hi: hi, rng: &rng)
 }
 
-func check(_ c: GradCase, sourceLocation: SourceLocation = #_sourceLocation) throws {
+public func check(_ c: GradCase, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let diffable = c.differentiable ?? c.inputs.map { _ in true }
     let vars = zip(c.inputs, diffable).map { Variable($0, requiresGrad: $1) }
     let tape = Tape()
@@ -72,7 +79,7 @@ func check(_ c: GradCase, sourceLocation: SourceLocation = #_sourceLocation) thr
 }
 
 /// Shape helpers for the Double references.
-func strides(_ shape: [Int]) -> [Int] {
+public func strides(_ shape: [Int]) -> [Int] {
     var s = [Int](repeating: 1, count: shape.count)
     for i in stride(from: shape.count - 2, through: 0, by: -1) { s[i] = s[i + 1] * shape[i + 1] }
     return s
