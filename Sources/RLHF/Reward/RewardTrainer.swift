@@ -30,20 +30,14 @@ public final class RewardTrainer: TrainingTask {
         self.config = config
         let (m, fresh) = try ModelDirectory.loadScalarHead(config.data.modelPath, seed: config.training.seed)
         model = m
-        tokenizerDirectory = config.data.tokenizerPath ?? config.data.modelPath
+        tokenizerDirectory = config.data.tokenizerDirectory
         tokenizer = try ModelBundle.loadTokenizer(tokenizerDirectory)
         if fresh { log("reward: new score head on \(config.data.modelPath), score.weight ~ N(0, \(m.config.initializerRange))") }
-        let options = ExampleTokenizer.Options(truncation: TruncationPolicy(maxLength: config.data.maxLength, maxPromptLength: config.data.maxPromptLength))
-        let exTok = try ExampleTokenizer(tokenizer: tokenizer, options: options)
+        let exTok = try config.data.exampleTokenizer(tokenizer)
         let gap = config.minRatingGap
         let (groups, report) = try exTok.preferences(try PreferenceRow.load(URL(fileURLWithPath: config.data.trainFile)), minRatingGap: gap)
-        if let evalFile = config.data.evalFile {
-            train = groups
-            eval = try exTok.preferences(try PreferenceRow.load(URL(fileURLWithPath: evalFile)), minRatingGap: gap).groups
-        } else {
-            let split = try DataSplit(count: groups.count, evalFraction: config.data.evalFraction, seed: config.training.seed)
-            train = split.train.map { groups[$0] }
-            eval = split.eval.map { groups[$0] }
+        (train, eval) = try config.data.split(groups, seed: config.training.seed) {
+            try exTok.preferences(try PreferenceRow.load(URL(fileURLWithPath: $0)), minRatingGap: gap).groups
         }
         let comparisons = { (g: [PreferenceGroup]) in g.reduce(0) { $0 + $1.comparisonCount } }
         log("reward: \(report.rows) rows -> \(train.count) train / \(eval.count) eval rows, \(comparisons(train)) / \(comparisons(eval)) comparisons"

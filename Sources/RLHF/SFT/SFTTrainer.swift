@@ -26,19 +26,10 @@ public final class SFTTrainer: TrainingTask {
         let bundle = try ModelBundle(directory: config.data.modelPath, tokenizerDirectory: config.data.tokenizerPath)
         model = bundle.model
         tokenizer = bundle.tokenizer
-        tokenizerDirectory = config.data.tokenizerPath ?? config.data.modelPath
-        let options = ExampleTokenizer.Options(truncation: TruncationPolicy(maxLength: config.data.maxLength, maxPromptLength: config.data.maxPromptLength))
-        let exTok = try ExampleTokenizer(tokenizer: tokenizer, options: options)
-        let rows = try SFTRow.load(URL(fileURLWithPath: config.data.trainFile))
-        let (examples, report) = try exTok.sft(rows)
-        if let evalFile = config.data.evalFile {
-            train = examples
-            eval = try exTok.sft(try SFTRow.load(URL(fileURLWithPath: evalFile))).examples
-        } else {
-            let split = try DataSplit(count: examples.count, evalFraction: config.data.evalFraction, seed: config.training.seed)
-            train = split.train.map { examples[$0] }
-            eval = split.eval.map { examples[$0] }
-        }
+        tokenizerDirectory = config.data.tokenizerDirectory
+        let exTok = try config.data.exampleTokenizer(tokenizer)
+        let (examples, report) = try exTok.sft(try SFTRow.load(URL(fileURLWithPath: config.data.trainFile)))
+        (train, eval) = try config.data.split(examples, seed: config.training.seed) { try exTok.sft(try SFTRow.load(URL(fileURLWithPath: $0))).examples }
         log("sft: \(report.rows) rows -> \(train.count) train / \(eval.count) eval examples (\(report.truncated) truncated)")
         collator = Collator(padId: bundle.padTokenId, paddingSide: .right, lossTokens: config.completionOnlyLoss ? .completion : .all)
     }

@@ -1,7 +1,9 @@
 // DatasetArguments: the model, data and length fields the supervised trainers (SFT, reward)
 // share, read from the same flat JSON object as the trainer's own fields.
+import Data
 import Foundation
 import RunKit
+import Tokenizers
 
 public struct DatasetArguments: Sendable {
     /// Hugging Face model directory (or .gguf file) to start from (required).
@@ -55,4 +57,17 @@ public struct DatasetArguments: Sendable {
 
     /// The tokenizer directory actually used.
     public var tokenizerDirectory: String { tokenizerPath ?? modelPath }
+
+    /// Tokenization with these length limits.
+    func exampleTokenizer(_ tokenizer: Tokenizer) throws -> ExampleTokenizer {
+        try ExampleTokenizer(tokenizer: tokenizer, options: .init(truncation: TruncationPolicy(maxLength: maxLength, maxPromptLength: maxPromptLength)))
+    }
+
+    /// Training and held-out examples: all of `examples` and `loadEval(evalFile)` when an eval
+    /// file is given, else a seeded `evalFraction` of `examples` held out.
+    func split<T>(_ examples: [T], seed: UInt64, loadEval: (String) throws -> [T]) throws -> (train: [T], eval: [T]) {
+        if let evalFile { return (examples, try loadEval(evalFile)) }
+        let split = try DataSplit(count: examples.count, evalFraction: evalFraction, seed: seed)
+        return (split.train.map { examples[$0] }, split.eval.map { examples[$0] })
+    }
 }
