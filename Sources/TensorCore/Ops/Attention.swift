@@ -44,6 +44,25 @@ public func causalAttention(q: Variable, k: Variable, v: Variable, heads: Int, k
     }
 }
 
+/// One row of attention scores -> probabilities, in place: softmax over the keys
+/// 0...lastVisible that `keyOK` allows (not padding), 0 for every other key; a row that
+/// sees no key at all (a padding query) is all zeros. Shared by full and cached attention,
+/// so both give the same probabilities bit for bit.
+@inline(__always)
+func causalSoftmaxRow(_ row: UnsafeMutablePointer<Float>, width: Int, lastVisible: Int, keyOK: UnsafePointer<Float>) {
+    var m = -Float.infinity
+    for j in 0...lastVisible where keyOK[j] != 0 { m = max(m, row[j]) }
+    if m == -.infinity { row.update(repeating: 0, count: width); return }
+    var sum: Float = 0
+    for j in 0...lastVisible {
+        let e: Float = keyOK[j] != 0 ? expf(row[j] - m) : 0
+        row[j] = e; sum += e
+    }
+    let inv = 1 / sum
+    for j in 0...lastVisible { row[j] *= inv }
+    if lastVisible + 1 < width { (row + lastVisible + 1).update(repeating: 0, count: width - lastVisible - 1) }
+}
+
 enum AttentionKernels {
     static func forward(_ s: AttentionShape, scale: Float, mask: [Float],
                         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
@@ -61,20 +80,7 @@ enum AttentionKernels {
                 Gemm.multiply(m: t, n: t, k: d, a: qh, lda: qStride, transA: false, b: kh, ldb: kvStride, transB: true,
                               c: p, ldc: t, alpha: scale)
                 let keyOK = mp.value.baseAddress! + bi * t
-                for i in 0..<t {
-                    let row = p + i * t
-                    var m = -Float.infinity
-                    for j in 0...i where keyOK[j] != 0 { m = max(m, row[j]) }
-                    if m == -.infinity { row.update(repeating: 0, count: t); continue }
-                    var sum: Float = 0
-                    for j in 0...i {
-                        let e: Float = keyOK[j] != 0 ? expf(row[j] - m) : 0
-                        row[j] = e; sum += e
-                    }
-                    let inv = 1 / sum
-                    for j in 0...i { row[j] *= inv }
-                    if i + 1 < t { (row + i + 1).update(repeating: 0, count: t - i - 1) }
-                }
+                for i in 0..<t { causalSoftmaxRow(p + i * t, width: t, lastVisible: i, keyOK: keyOK) }
                 Gemm.multiply(m: t, n: d, k: t, a: p, lda: t, transA: false, b: vh, ldb: kvStride, transB: false,
                               c: out + bi * t * qStride + h * d, ldc: qStride)
             }

@@ -35,19 +35,7 @@ public func cachedAttention(q: Tensor, kCache: Tensor, vCache: Tensor, past: Int
             Gemm.multiply(m: tn, n: total, k: d, a: qp + bi * tn * qStride + h * d, lda: qStride, transA: false,
                           b: kh, ldb: kvStride, transB: true, c: scores, ldc: total, alpha: sc)
             let keyOK = mb.value.baseAddress! + bi * total
-            for i in 0..<tn {
-                let row = scores + i * total, visible = past + i
-                var m = -Float.infinity
-                for j in 0...visible where keyOK[j] != 0 { m = max(m, row[j]) }
-                if m == -.infinity { row.update(repeating: 0, count: total); continue }
-                var sum: Float = 0
-                for j in 0...visible {
-                    let e: Float = keyOK[j] != 0 ? expf(row[j] - m) : 0
-                    row[j] = e; sum += e
-                }
-                for j in 0...visible { row[j] /= sum }
-                if visible + 1 < total { (row + visible + 1).update(repeating: 0, count: total - visible - 1) }
-            }
+            for i in 0..<tn { causalSoftmaxRow(scores + i * total, width: total, lastVisible: past + i, keyOK: keyOK) }
             Gemm.multiply(m: tn, n: d, k: total, a: scores, lda: total, transA: false, b: vh, ldb: kvStride, transB: false,
                           c: op.value + bi * tn * qStride + h * d, ldc: qStride)
         }
