@@ -102,42 +102,44 @@ public struct ExampleTokenizer: Sendable {
         var out: [PreferenceGroup] = []
         for row in rows {
             report.rows += 1
-            let prompt: [Int32], responses: [[Int32]]
-            var better = [0], worse = [1]
+            // A pair is a group of two with one comparison.
+            let prompt: RowContent, completions: [RowContent], better: [Int], worse: [Int]
             switch row.content {
-            case let .plain(p, c, r):
-                prompt = ids(p, special: true)
-                responses = [try withEOS(ids(c, special: false), row.source), try withEOS(ids(r, special: false), row.source)]
-            case let .chat(p, c, r):
-                let a = try chatSplit(prompt: p, completion: c, source: row.source, report: &report)
-                let b = try chatSplit(prompt: p, completion: r, source: row.source, report: &report)
-                (prompt, responses) = (a.prompt, [a.completion, b.completion])
-            case let .rated(p, completions, ratings):
+            case let .plain(p, c, r): (prompt, completions, better, worse) = (.text(p), [.text(c), .text(r)], [0], [1])
+            case let .chat(p, c, r): (prompt, completions, better, worse) = (.messages(p), [.messages(c), .messages(r)], [0], [1])
+            case let .rated(p, cs, ratings):
                 (better, worse) = PreferenceGroup.comparisons(ratings: ratings, minGap: minRatingGap)
                 guard !better.isEmpty else { report.skippedNoComparison.append(row.source); continue }
-                switch p {
-                case .text(let text):
-                    prompt = ids(text, special: true)
-                    responses = try completions.map { c in
-                        guard case .text(let t) = c else { throw DataError.invalidRow(row.source, "completions must be strings like the prompt") }
-                        return try withEOS(ids(t, special: false), row.source)
-                    }
-                case .messages(let m):
-                    var splits: [(prompt: [Int32], completion: [Int32])] = []
-                    for c in completions {
-                        guard case .messages(let cm) = c else { throw DataError.invalidRow(row.source, "completions must be messages like the prompt") }
-                        splits.append(try chatSplit(prompt: m, completion: cm, source: row.source, report: &report))
-                    }
-                    (prompt, responses) = (splits[0].prompt, splits.map(\.completion))
-                }
+                (prompt, completions) = (p, cs)
             }
-            guard let e = try finish(prompt: prompt, completions: responses, source: row.source, report: &report) else { continue }
+            let (promptIds, responses) = try responseIds(prompt: prompt, completions: completions, source: row.source, report: &report)
+            guard let e = try finish(prompt: promptIds, completions: responses, source: row.source, report: &report) else { continue }
             out.append(PreferenceGroup(
                 sequences: e.completions.map { TokenizedExample(ids: e.prompt + $0, promptLength: e.prompt.count, source: row.source) },
                 better: better, worse: worse))
         }
         try checkNotEmpty(out.count, rows: rows.map(\.source), report: report)
         return (out, report)
+    }
+
+    /// Prompt ids and each response's ids: plain text as prompt + response + EOS, chat
+    /// through the template (the parser guarantees all are of the prompt's kind).
+    func responseIds(prompt: RowContent, completions: [RowContent], source: SourceLine,
+                     report: inout TokenizationReport) throws -> (prompt: [Int32], completions: [[Int32]]) {
+        switch prompt {
+        case .text(let p):
+            return (ids(p, special: true), try completions.map { c in
+                guard case .text(let t) = c else { throw DataError.invalidRow(source, "responses must be strings like the prompt") }
+                return try withEOS(ids(t, special: false), source)
+            })
+        case .messages(let m):
+            var splits: [(prompt: [Int32], completion: [Int32])] = []
+            for c in completions {
+                guard case .messages(let cm) = c else { throw DataError.invalidRow(source, "responses must be messages like the prompt") }
+                splits.append(try chatSplit(prompt: m, completion: cm, source: source, report: &report))
+            }
+            return (splits[0].prompt, splits.map(\.completion))
+        }
     }
 
     // MARK: prompts
