@@ -63,6 +63,24 @@ public struct EpochSampler: Sendable {
         return (batch, epoch)
     }
 
+    /// The next `count` indices, continuing into the next epoch's shuffle when this epoch
+    /// runs out, so every batch is full and a run sees exactly the items it asked for
+    /// (PPO's `total_episodes`). A count above the pool size spans several epochs.
+    public mutating func take(_ count: Int) -> [Int] {
+        var out: [Int] = []
+        out.reserveCapacity(max(count, 0))
+        while out.count < count {
+            let epoch = position.epoch
+            if cache?.epoch != epoch { cache = (epoch, order(epoch: epoch)) }
+            let order = cache!.order
+            let end = min(position.index + (count - out.count), order.count)
+            out += order[position.index..<end]
+            position.index = end
+            normalize()
+        }
+        return out
+    }
+
     mutating func normalize() {
         let remaining = indices.count - position.index
         if remaining == 0 || (dropLast && remaining < batchSize) { position = DataPosition(epoch: position.epoch + 1, index: 0) }

@@ -142,6 +142,16 @@ public struct ExampleTokenizer: Sendable {
         }
     }
 
+    /// One plain prompt + response as the trainers tokenize plain rows: encode(prompt) with
+    /// special tokens, encode(response) without, then EOS when the response ended with it.
+    /// A reward model with its own tokenizer scores a policy's response this way, i.e. as it
+    /// saw completions in training (not the joined text, which can merge across the seam).
+    public func plain(prompt: String, response: String, endsWithEOS: Bool) throws -> [Int32] {
+        let body = ids(response, special: false)
+        guard endsWithEOS else { return ids(prompt, special: true) + body }
+        return ids(prompt, special: true) + (try withEOS(body, SourceLine(file: "<response>", line: 0)))
+    }
+
     // MARK: prompts
 
     /// Tokenizes PPO prompts (chat prompts end with the generation prompt); only

@@ -7,8 +7,8 @@ import TensorCore
 public struct ValueLossResult {
     /// Scalar loss to minimise.
     public var loss: Variable
-    /// Fraction of valid tokens where the clipped error is the larger (active) one
-    /// (TRL `vf_clipfrac`); 0 without clipping.
+    /// Fraction of valid tokens where V left the clip range and the clipped error is the
+    /// larger (active) one (TRL `vf_clipfrac`, without counting rounding ties); 0 without clipping.
     public var clipFraction: Float
 }
 
@@ -33,6 +33,9 @@ public func valueLoss(values: Variable, oldValues: Tensor, returns: Tensor, mask
     let err2 = try (clipped - target).squared()                             // (B, A) (V_clip - R)²
     let loss = try maskedMean(maximum(err1, err2), mask: mask).scaled(by: 0.5)
     var active = Tensor(zeros: mask.shape)
-    for i in 0..<active.count where err2.value[flat: i] > err1.value[flat: i] { active[flat: i] = 1 }
+    // Active where V left [V_old - eps_v, V_old + eps_v] and the clipped error won; inside
+    // the range V_clip == V in exact arithmetic, so rounding must not count as clipping.
+    for i in 0..<active.count where err2.value[flat: i] > err1.value[flat: i]
+        && abs(values.value[flat: i] - oldValues[flat: i]) > eps { active[flat: i] = 1 }
     return ValueLossResult(loss: loss, clipFraction: try maskedMean(active, mask: mask))
 }

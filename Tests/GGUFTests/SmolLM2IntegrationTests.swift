@@ -26,11 +26,9 @@ import Tokenizers
             return
         }
         let expected = try Fixture.json("smollm2_expected.json")
-        let start = Date()
+        // No timing assertions here: load and decode speed are rlhf-bench's job.
         let bundle = try ModelBundle(directory: path)
-        let loadSeconds = Date().timeIntervalSince(start)
-        print("SmolLM2: loaded \(bundle.model.parameterCount) parameters in \(String(format: "%.2f", loadSeconds)) s")
-        #expect(loadSeconds < 20)
+        print("SmolLM2: loaded \(bundle.model.parameterCount) parameters")
         let c = bundle.model.config
         #expect(c.layers == 30 && c.hiddenSize == 576 && c.heads == 9 && c.kvHeads == 3 && c.tiedEmbeddings)
         #expect(bundle.eosTokenIds == [2])
@@ -74,6 +72,5 @@ import Tokenizers
         let ppl = try Perplexity.evaluate(bundle.model, documents: docs, batchSize: 3)
         print("SmolLM2 perplexity: \(String(format: "%.3f", ppl.perplexity)) over \(ppl.tokens) tokens")
         #expect(ppl.perplexity > 1 && ppl.perplexity < 100)
-        print("SmolLM2 integration test: \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
     }
 }

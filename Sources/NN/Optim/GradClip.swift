@@ -3,9 +3,9 @@
 // the first parameter whose gradient holds NaN/Inf.
 import TensorCore
 
-/// Returns the total L2 norm of all gradients before clipping.
-@discardableResult
-public func clipGradNorm(_ parameters: [Variable], maxNorm: Float) throws(TensorError) -> Float {
+/// The total L2 norm of all gradients (parameters without one are skipped); throws naming
+/// the first parameter whose gradient holds NaN/Inf.
+public func gradNorm(_ parameters: [Variable]) throws(TensorError) -> Float {
     var sq = 0.0
     for p in parameters {
         guard let g = p.grad else { continue }
@@ -15,8 +15,15 @@ public func clipGradNorm(_ parameters: [Variable], maxNorm: Float) throws(Tensor
         }
         sq += s
     }
-    let total = Float(sq.squareRoot())
+    return Float(sq.squareRoot())
+}
+
+/// Returns the total L2 norm of all gradients before clipping.
+@discardableResult
+public func clipGradNorm(_ parameters: [Variable], maxNorm: Float) throws(TensorError) -> Float {
+    let total = try gradNorm(parameters)
     let coef = min(1, maxNorm / (total + 1e-6))
+    guard coef < 1 else { return total }
     for p in parameters where p.grad != nil {
         var g = p.grad!
         p.grad = nil

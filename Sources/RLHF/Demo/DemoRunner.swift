@@ -226,7 +226,8 @@ public final class DemoRunner {
             }
             let responses = gen.tokens.enumerated().map { r, t in tokenizer.decode((gen.hitEOS[r] ? Array(t.dropLast()) : t).map(Int.init), skipSpecialTokens: true) }
             let scores = try reward.scores(RewardBatch(prompts: group.map { tokenizer.decode($0.map(Int.init)) }, responses: responses,
-                                                       answers: group.map { _ in nil }, sequences: seq, responseLengths: gen.tokens.map(\.count)))
+                                                       answers: group.map { _ in nil }, sequences: seq, responseLengths: gen.tokens.map(\.count),
+                                                       endsWithEOS: gen.hitEOS))
             for r in group.indices {
                 rows.append(Row(response: responses[r], score: Double(scores[r])))
                 lengths.append(gen.tokens[r].count)

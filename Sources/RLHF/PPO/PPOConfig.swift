@@ -18,7 +18,8 @@ public struct PPOConfig: Decodable, Sendable {
     public var miniBatchSize = 2
     /// Prompts sampled per PPO iteration.
     public var rolloutBatchSize = 8
-    /// Prompts (episodes) to see in total: iterations = ceil(total / rollout_batch_size).
+    /// Prompts (episodes) to see in total, exactly: iterations = ceil(total / rollout_batch_size);
+    /// batches continue across epochs of the prompt set and the last one may be short.
     public var totalEpisodes = 64
     public var lrActor: Float = 1e-5
     public var lrCritic: Float = 5e-5
@@ -41,10 +42,19 @@ public struct PPOConfig: Decodable, Sendable {
     public var reward: RewardSpec?
     /// Critic initialisation (default: the reward model if given, else the SFT model).
     public var criticModelPath: String?
+    /// The frozen reference pi_ref of the KL penalty (default: the SFT model, as in the
+    /// recipe; another checkpoint of the same vocabulary, e.g. an earlier SFT stage).
+    public var refModelPath: String?
+    /// Sampling temperature; the old, reference and new log-probs are all taken at it.
     public var temperature: Float = 1
+    /// Top-k / top-p truncation of the sampler (0 / 1 = off). They shape which tokens are
+    /// drawn only: every log-prob PPO uses (old, reference, new) comes from the FULL softmax
+    /// at `temperature`, so the ratio compares the same distributions at any step (TRL does
+    /// likewise; the truncated sampler is a behaviour policy close to pi_old).
     public var topK = 0
     public var topP: Float = 1
-    public var policyLoss = "clip"
+    /// The surrogate: `clip` (default) or `kl_penalty` (adaptive beta_pen, docs/algorithms.md).
+    public var policyLoss: PolicyLossKind = .clip
     public var klEstimator: KLEstimator = .k1
     public var adaptiveKL: AdaptiveKLSpec?
     /// Value clip range (nil = plain masked MSE, as the article).
@@ -61,7 +71,8 @@ public struct PPOConfig: Decodable, Sendable {
     // Further options (documented extras).
     /// Clip the sequence score to [-x, x] after the EOS penalty.
     public var rewardClip: Float?
-    /// Normalise scores by running mean/std (TRL's RunningMoments) before shaping.
+    /// Normalise scores by the running mean/std of every score seen so far, this batch
+    /// included (TRL's RunningMoments), before shaping.
     public var normalizeReward = false
     /// Longest prompt in tokens (longer prompts keep their tail).
     public var maxPromptLength = 256
@@ -70,6 +81,11 @@ public struct PPOConfig: Decodable, Sendable {
     /// KL-penalty objective (policy_loss "kl_penalty"): initial beta_pen and its KL target.
     public var klPenaltyBeta: Float = 1
     public var klPenaltyTarget: Float = 0.01
+
+    public enum PolicyLossKind: String, Decodable, Sendable {
+        case clip
+        case klPenalty = "kl_penalty"
+    }
 
     public struct AdaptiveKLSpec: Decodable, Sendable, Equatable {
         /// Target KL per sequence (nats).
@@ -108,7 +124,7 @@ public struct PPOConfig: Decodable, Sendable {
         case lrActor = "lr_actor", lrCritic = "lr_critic", gamma, lambda, clipRatio = "clip_ratio", klCoef = "kl_coef"
         case vfCoef = "vf_coef", maxGenLen = "max_gen_len"
         case seed, tokenizerPath = "tokenizer_path", rewardModelPath = "reward_model_path", reward
-        case criticModelPath = "critic_model_path", temperature, topK = "top_k", topP = "top_p", policyLoss = "policy_loss"
+        case criticModelPath = "critic_model_path", refModelPath = "ref_model_path", temperature, topK = "top_k", topP = "top_p", policyLoss = "policy_loss"
         case klEstimator = "kl_estimator", adaptiveKL = "adaptive_kl", cliprangeValue = "cliprange_value"
         case entropyCoef = "entropy_coef", missingEOSPenalty = "missing_eos_penalty", maxGradNorm = "max_grad_norm"
         case saveSteps = "save_steps", loggingSteps = "logging_steps"
@@ -139,6 +155,7 @@ public struct PPOConfig: Decodable, Sendable {
         rewardModelPath = try c.decodeIfPresent(String.self, forKey: .rewardModelPath)
         reward = try c.decodeIfPresent(RewardSpec.self, forKey: .reward)
         criticModelPath = try c.decodeIfPresent(String.self, forKey: .criticModelPath)
+        refModelPath = try c.decodeIfPresent(String.self, forKey: .refModelPath)
         temperature = try c.decode(.temperature, default: d.temperature)
         topK = try c.decode(.topK, default: d.topK)
         topP = try c.decode(.topP, default: d.topP)
@@ -162,7 +179,7 @@ public struct PPOConfig: Decodable, Sendable {
     public var iterations: Int { (totalEpisodes + rolloutBatchSize - 1) / rolloutBatchSize }
 
     public var objective: PolicyObjective {
-        policyLoss == "kl_penalty" ? .klPenalty(beta: klPenaltyBeta, estimator: .k3) : .clip(range: clipRatio)
+        policyLoss == .klPenalty ? .klPenalty(beta: klPenaltyBeta, estimator: .k3) : .clip(range: clipRatio)
     }
 
     /// Every range and the batch arithmetic, errors naming the fields.
@@ -189,7 +206,6 @@ public struct PPOConfig: Decodable, Sendable {
         if temperature <= 0 { throw bad(.temperature, "must be > 0 (PPO samples; greedy rollouts have no exploration)") }
         if topK < 0 { throw bad(.topK, "must be >= 0 (0 = off)") }
         if !(topP > 0 && topP <= 1) { throw bad(.topP, "must be in (0, 1]") }
-        if !["clip", "kl_penalty"].contains(policyLoss) { throw bad(.policyLoss, "must be \"clip\" or \"kl_penalty\", got \"\(policyLoss)\"") }
         if let a = adaptiveKL, !(a.target > 0 && a.horizon > 0) { throw bad(.adaptiveKL, "target and horizon must be > 0") }
         if let v = cliprangeValue, !(v > 0) { throw bad(.cliprangeValue, "must be > 0") }
         if maxGradNorm < 0 { throw bad(.maxGradNorm, "must be >= 0 (0 = no clipping)") }

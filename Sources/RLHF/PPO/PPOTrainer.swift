@@ -42,11 +42,16 @@ public final class PPOTrainer {
     public init(config: PPOConfig, log: @escaping (String) -> Void = { _ in }) throws {
         self.config = config
         self.log = log
-        // Models: actor and frozen reference from the SFT model.
+        // Models: the actor from the SFT model; the frozen reference from it too unless named.
         let bundle = try ModelBundle(directory: config.sftModelPath, tokenizerDirectory: config.tokenizerPath)
         actor = bundle.model
-        reference = try ModelBundle(directory: config.sftModelPath, tokenizerDirectory: config.tokenizerPath).model
+        let refPath = config.refModelPath ?? config.sftModelPath
+        reference = try ModelBundle(directory: refPath, tokenizerDirectory: config.tokenizerPath ?? config.sftModelPath).model
         for p in reference.parameters() { p.name = nil }
+        guard reference.config.vocabSize == actor.config.vocabSize else {
+            throw ConfigError.invalidValue(file: "ppo config", field: "ref_model_path",
+                                           message: "\(refPath) has a vocabulary of \(reference.config.vocabSize), the SFT model \(actor.config.vocabSize)")
+        }
         tokenizer = bundle.tokenizer
         tokenizerDirectory = config.tokenizerPath ?? config.sftModelPath
         eosIds = bundle.eosTokenIds
@@ -73,18 +78,15 @@ public final class PPOTrainer {
         let criticPath = config.criticModelPath ?? config.rewardModelPath ?? config.sftModelPath
         critic = try PPOTrainer.loadScalarHead(criticPath, seed: config.seed &+ 11, tokenizerDirectory: config.tokenizerPath).model
 
-        // Prompts, tokenized once; long prompts keep their tail.
+        // Prompts, tokenized once; long prompts keep their tail (and a leading BOS), as the
+        // SFT and reward trainers truncate them.
         let rows: [PromptRow]
         switch config.promptData {
         case let .file(path): rows = try PromptRow.load(URL(fileURLWithPath: path))
         case let .inline(texts): rows = try PromptRow.inline(texts)
         }
-        let exTok = try ExampleTokenizer(tokenizer: tokenizer)
-        prompts = try exTok.prompts(rows).prompts.map { p in
-            var q = p
-            if q.ids.count > config.maxPromptLength { q.ids = Array(q.ids.suffix(config.maxPromptLength)) }
-            return q
-        }
+        let truncation = TruncationPolicy(maxPromptLength: config.maxPromptLength)
+        prompts = try ExampleTokenizer(tokenizer: tokenizer, options: .init(truncation: truncation)).prompts(rows).prompts
         guard !prompts.isEmpty else { throw RewardError(message: "prompt_data: no prompts") }
         if let empty = prompts.firstIndex(where: { $0.ids.isEmpty }) {
             throw RewardError(message: "prompt_data: prompt \(empty) tokenizes to nothing")
@@ -104,7 +106,7 @@ public final class PPOTrainer {
         } else {
             klController = KLController(fixed: config.klCoef)
         }
-        if config.policyLoss == "kl_penalty" { penalty = AdaptiveKLPenalty(beta: config.klPenaltyBeta, target: config.klPenaltyTarget) }
+        if config.policyLoss == .klPenalty { penalty = AdaptiveKLPenalty(beta: config.klPenaltyBeta, target: config.klPenaltyTarget) }
         log("ppo: \(prompts.count) prompts, \(config.iterations) iterations of \(config.rolloutBatchSize), reward: \(reward.name)")
     }
 
@@ -124,30 +126,27 @@ public final class PPOTrainer {
 
     // MARK: - One iteration
 
+    /// Prompts (episodes) seen after `iterations` iterations: every batch is full but the
+    /// last, which stops at exactly `total_episodes`.
+    public func episodes(after iterations: Int) -> Int {
+        iterations >= config.iterations ? config.totalEpisodes : iterations * config.rolloutBatchSize
+    }
+
     /// Runs one PPO iteration and returns its metrics.
     public func step() throws -> [(String, Double)] {
         let t0 = Date()
-        // 1. Rollout: sample responses for the next prompts of the epoch.
-        let (indices, _) = sampler.next()
-        let batchPrompts = indices.map { prompts[$0] }
-        let sampling = SamplingConfig(maxNewTokens: config.maxGenLen, temperature: config.temperature, topK: config.topK,
-                                      topP: config.topP, eosTokenIds: eosIds, padTokenId: padId,
-                                      seed: config.seed &* 1_000_003 &+ UInt64(iteration))
-        let gen = try Generator.generate(actor, prompts: batchPrompts.map(\.ids), config: sampling)
+        // 1. Rollout: the next prompts of the epoch (continuing into the next epoch's shuffle).
+        let batchPrompts = sampler.take(episodes(after: iteration + 1) - episodes(after: iteration)).map { prompts[$0] }
+        let gen = try rollout(batchPrompts)
         let t1 = Date()
-
-        // 2. Score: one no-grad forward of each model over prompt + response.
+        // 2-4. Score, shape the rewards, estimate advantages.
         var exp = try makeExperience(gen, batchPrompts)
         let t2 = Date()
-
         // 5. Update: ppo_epochs passes over shuffled minibatches.
-        let stats = try update(&exp)
+        let update = try self.update(&exp)
         let t3 = Date()
-
         // 6. KL control, once per rollout batch.
-        let meanKL = exp.klPerSequence.reduce(0, +) / Float(exp.batch)
-        klController.update(currentKL: meanKL, nSteps: exp.batch)
-        if penalty != nil { penalty!.update(measuredKL: Float(stats["ppo/penalty_kl"] ?? 0)) }
+        controlKL(exp, update)
         iteration += 1
 
         // 7. Metrics.
@@ -155,9 +154,10 @@ public final class PPOTrainer {
         let rewardPerSeq = try maskedRowSums(exp.rewards, mask: mask).scalars
         let tokens = exp.responseLengths.reduce(0, +)
         var m: [(String, Double)] = [
+            ("ppo/episodes", Double(episodes(after: iteration))),
             ("ppo/score_mean", mean(exp.rawScores)),
             ("ppo/reward_total_mean", mean(rewardPerSeq)),
-            ("ppo/kl_mean", Double(meanKL)),
+            ("ppo/kl_mean", mean(exp.klPerSequence)),
             ("ppo/beta", Double(klController.beta)),
             ("ppo/response_length_mean", Double(tokens) / Double(exp.batch)),
             ("ppo/truncated_fraction", Double(exp.hitEOS.filter { !$0 }.count) / Double(exp.batch)),
@@ -166,13 +166,22 @@ public final class PPOTrainer {
             ("ppo/rollout_tokens_per_s", Double(tokens) / max(t1.timeIntervalSince(t0), 1e-9)),
             ("ppo/train_tokens_per_s", Double(exp.sequences.attentionMask.reduce(0, +)) * Double(config.ppoEpochs) / max(t3.timeIntervalSince(t2), 1e-9)),
         ]
-        m += stats.keys.sorted().map { ($0, stats[$0]!) }
+        m += update.means.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         if let penalty { m.append(("ppo/kl_penalty_beta", Double(penalty.beta))) }
         if iteration % config.loggingSteps == 0 { try writeSamples(exp, batchPrompts) }
         return m
     }
 
     func mean(_ x: [Float]) -> Double { x.isEmpty ? 0 : Double(x.reduce(0, +)) / Double(x.count) }
+
+    /// Step 1: samples one response per prompt from the actor (KV cache; the seed derives
+    /// from the iteration, so a resumed run samples the same tokens).
+    public func rollout(_ batchPrompts: [PromptExample]) throws -> GenerationResult {
+        let sampling = SamplingConfig(maxNewTokens: config.maxGenLen, temperature: config.temperature, topK: config.topK,
+                                      topP: config.topP, eosTokenIds: eosIds, padTokenId: padId,
+                                      seed: config.seed &* 1_000_003 &+ UInt64(iteration))
+        return try Generator.generate(actor, prompts: batchPrompts.map(\.ids), config: sampling)
+    }
 
     /// Steps 2-4: scoring forwards, per-token rewards, GAE and whitening.
     public func makeExperience(_ gen: GenerationResult, _ batchPrompts: [PromptExample]) throws -> Experience {
@@ -181,6 +190,7 @@ public final class PPOTrainer {
         var actions = [Int32](repeating: padId, count: b * a)
         for r in 0..<b { for (j, t) in gen.tokens[r].enumerated() { actions[r * a + j] = t } }
         let mask = try Tensor(shape: [b, a], data: actionMask)
+        // 2. Score: one no-grad forward of each model over prompt + response.
         let (old, ref, values): (Tensor, Tensor, Tensor) = try Tape.noGrad {
             (try ActionScoring.logprobs(actor, seq, promptWidth: tp, actions: actions, temperature: config.temperature).logprobs.value,
              try ActionScoring.logprobs(reference, seq, promptWidth: tp, actions: actions, temperature: config.temperature).logprobs.value,
@@ -192,17 +202,20 @@ public final class PPOTrainer {
         }
         let rewardBatch = RewardBatch(prompts: batchPrompts.map { tokenizer.decode($0.ids.map(Int.init), skipSpecialTokens: true) },
                                       responses: responses, answers: batchPrompts.map(\.answer), sequences: seq,
-                                      responseLengths: gen.tokens.map(\.count))
+                                      responseLengths: gen.tokens.map(\.count), endsWithEOS: gen.hitEOS)
         let raw = try reward.scores(rewardBatch)
         guard raw.count == b, raw.allSatisfy(\.isFinite) else {
             throw RewardError(message: "reward \(reward.name) returned \(raw) for \(b) responses (finite numbers required)")
         }
         var scores = raw
         if config.normalizeReward {
-            let (mu, sd) = rewardStats.update(raw)
-            scores = raw.map { Float((Double($0) - mu) / max(sd, 1e-8)) }
+            // The running statistics of every score so far (this batch included), not the
+            // batch's own: a batch of one would otherwise always normalise to 0.
+            rewardStats.update(raw)
+            let (mu, sd) = (rewardStats.mean, max(rewardStats.std, 1e-8))
+            scores = raw.map { Float((Double($0) - mu) / sd) }
         }
-        // 3. Rewards: -beta * kl_t per action, the score on the last action (SPEC 2).
+        // 3. Rewards: -beta * kl_t per action, the score on the last action (docs/algorithms.md).
         let shaped = try tokenRewards(scores: try Tensor(shape: [b], data: scores), oldLogprobs: old, refLogprobs: ref, mask: mask,
                                       beta: klController.beta, estimator: config.klEstimator, endsWithEOS: gen.hitEOS,
                                       shaping: ScoreShaping(missingEOSPenalty: config.missingEOSPenalty, clip: config.rewardClip))
@@ -215,17 +228,24 @@ public final class PPOTrainer {
                           hitEOS: gen.hitEOS, responseLengths: gen.tokens.map(\.count))
     }
 
-    /// Step 5: ppo_epochs x (rollout / mini_batch_size) gradient steps on actor and critic.
-    public func update(_ exp: inout Experience) throws -> [String: Double] {
-        var sums: [String: Double] = [:]
-        var count = 0
+    /// The minibatch orders of one update: one seeded permutation of the rows per epoch.
+    public func minibatchOrders(rows: Int) -> [[Int]] {
+        (0..<config.ppoEpochs).map { epoch in
+            Shuffle.permutation(count: rows, seed: config.seed, stream: UInt64(iteration) &* 1000 &+ UInt64(epoch) &+ 17)
+        }
+    }
+
+    /// Step 5: for each epoch's order (default `minibatchOrders`), one gradient step of
+    /// actor and critic per `mini_batch_size` rows. With `kl_penalty` it then measures
+    /// KL(pi_old || pi_new) over the whole rollout, which drives beta_pen.
+    public func update(_ exp: inout Experience, orders: [[Int]]? = nil) throws -> PPOUpdateResult {
+        var steps: [PPOStepStats] = []
         let actorParams = actor.parameters(), criticParams = critic.parameters()
         var objective = config.objective
         if case .klPenalty = objective, let penalty { objective = .klPenalty(beta: penalty.beta, estimator: .k3) }
-        for epoch in 0..<config.ppoEpochs {
-            let order = Shuffle.permutation(count: exp.batch, seed: config.seed, stream: UInt64(iteration) &* 1000 &+ UInt64(epoch) &+ 17)
-            for start in stride(from: 0, to: exp.batch, by: config.miniBatchSize) {
-                let mb = try exp.rows(Array(order[start..<min(exp.batch, start + config.miniBatchSize)]))
+        for order in orders ?? minibatchOrders(rows: exp.batch) {
+            for start in stride(from: 0, to: order.count, by: config.miniBatchSize) {
+                let mb = try exp.rows(Array(order[start..<min(order.count, start + config.miniBatchSize)]))
                 let tape = Tape()
                 let (total, pl, vl, entropy) = try tape.record { () throws -> (Variable, PolicyLossResult, ValueLossResult, Variable) in
                     let (lp, logits) = try ActionScoring.logprobs(actor, mb.sequences, promptWidth: mb.promptWidth, actions: mb.actions,
@@ -245,24 +265,38 @@ public final class PPOTrainer {
                     return (total, pl, vl, entropy)
                 }
                 try tape.backward(total)
-                if config.maxGradNorm > 0 {
-                    sums["ppo/actor_grad_norm", default: 0] += Double(try clipGradNorm(actorParams, maxNorm: config.maxGradNorm))
-                    sums["ppo/critic_grad_norm", default: 0] += Double(try clipGradNorm(criticParams, maxNorm: config.maxGradNorm))
-                }
+                // Norms before clipping are logged whether or not clipping is on.
+                let clip = config.maxGradNorm > 0 ? config.maxGradNorm : Float.infinity
+                let actorNorm = try clipGradNorm(actorParams, maxNorm: clip)
+                let criticNorm = try clipGradNorm(criticParams, maxNorm: clip)
                 actorOpt.step(); criticOpt.step()
                 for p in actorParams { p.zeroGrad() }
                 for p in criticParams { p.zeroGrad() }
-                sums["ppo/policy_loss", default: 0] += Double(pl.loss.value.item)
-                sums["ppo/value_loss", default: 0] += Double(vl.loss.value.item)
-                sums["ppo/clip_fraction", default: 0] += Double(pl.clipFraction)
-                sums["ppo/value_clip_fraction", default: 0] += Double(vl.clipFraction)
-                sums["ppo/approx_kl", default: 0] += Double(pl.approxKL)
-                sums["ppo/penalty_kl", default: 0] += Double(pl.penaltyKL)
-                sums["ppo/entropy", default: 0] += Double(entropy.value.item)
-                count += 1
+                steps.append(PPOStepStats(policyLoss: pl.loss.value.item, valueLoss: vl.loss.value.item, clipFraction: pl.clipFraction,
+                                          valueClipFraction: vl.clipFraction, approxKL: pl.approxKL, entropy: entropy.value.item,
+                                          actorGradNorm: actorNorm, criticGradNorm: criticNorm))
             }
         }
-        return sums.mapValues { $0 / Double(max(count, 1)) }
+        var postUpdateKL: Float?
+        if case .klPenalty = objective { postUpdateKL = try klFromOld(exp) }
+        return PPOUpdateResult(steps: steps, postUpdateKL: postUpdateKL)
+    }
+
+    /// KL(pi_old || pi_theta) of the current actor over the rollout: masked mean of k3 at the
+    /// sampled tokens, an unbiased estimate since they were drawn from pi_old (no-grad pass).
+    public func klFromOld(_ exp: Experience) throws -> Float {
+        let now = try Tape.noGrad {
+            try ActionScoring.logprobs(actor, exp.sequences, promptWidth: exp.promptWidth, actions: exp.actions,
+                                       temperature: config.temperature).logprobs.value
+        }
+        return try maskedMean(try KLEstimator.k3.estimate(logp: exp.oldLogprobs, logq: now), mask: exp.actionMask)
+    }
+
+    /// Step 6: the reward's beta from the batch's mean KL per sequence (adaptive schedule
+    /// only), and beta_pen of `kl_penalty` from the KL its update moved the policy by.
+    public func controlKL(_ exp: Experience, _ update: PPOUpdateResult) {
+        klController.update(currentKL: exp.klPerSequence.reduce(0, +) / Float(exp.batch), nSteps: exp.batch)
+        if let d = update.postUpdateKL { penalty?.update(measuredKL: d) }
     }
 
     func writeSamples(_ exp: Experience, _ batchPrompts: [PromptExample]) throws {

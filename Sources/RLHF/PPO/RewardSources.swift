@@ -1,5 +1,6 @@
 // Where PPO's sequence scores come from (SPEC 1.3 / 2 "Scoring"): a trained reward model
 // read at each row's last real token, a built-in rule, or a user command fed JSONL.
+import Data
 import Foundation
 import Models
 import TensorCore
@@ -14,6 +15,8 @@ public struct RewardBatch {
     /// Prompt (left-padded) + response (right-padded), mask 1 on real tokens.
     public var sequences: TokenBatch
     public var responseLengths: [Int]
+    /// Whether each response ended with EOS (else it hit max_gen_len).
+    public var endsWithEOS: [Bool]
 }
 
 public protocol RewardSource: AnyObject {
@@ -43,7 +46,11 @@ public final class ModelReward: RewardSource {
     public func scores(_ batch: RewardBatch) throws -> [Float] {
         try Tape.noGrad {
             guard let tokenizer else { return try model.lastTokenScores(batch.sequences).value.scalars }
-            let rows = zip(batch.prompts, batch.responses).map { tokenizer.encode($0 + $1).map(Int32.init) }
+            // Re-encoded as the reward trainer encodes completions: prompt, response, EOS.
+            let encoder = try ExampleTokenizer(tokenizer: tokenizer)
+            let rows = try batch.prompts.indices.map { i in
+                try encoder.plain(prompt: batch.prompts[i], response: batch.responses[i], endsWithEOS: batch.endsWithEOS[i])
+            }
             let pad = Int32(tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0)
             return try model.lastTokenScores(try TokenBatch.leftPadded(rows, padId: pad)).value.scalars
         }
