@@ -6,7 +6,8 @@ whitespace/suffix BPE), saves them, and records ids and decoded text for a corpu
 
 Regenerate:  /work/venv/bin/python Reference/make_tokenizer_fixtures.py
 Writes:      Tests/TokenizersTests/Fixtures/<name>/{tokenizer.json,tokenizer_config.json,expected.json}
-             Tests/TokenizersTests/Fixtures/chat_templates.json, corpus.json
+             Tests/TokenizersTests/Fixtures/gpt2-files/, chat_templates.json, corpus.json
+             swift-trained/ is left alone (Reference/check_bpe_trainer.py and the Swift test own it).
 Never edit the outputs by hand; change this script and rerun it.
 """
 import json, os, shutil, sys
@@ -24,6 +25,9 @@ HEADER = {
     "jinja2": jinja2.__version__,
     "seed": "none; BPE training may break count ties differently between runs, so the fixtures are one consistent set from a single run",
 }
+# The folders this script writes (and empties first); the rest of OUT belongs to others.
+WRITES = ["gpt2", "gpt2-files", "llama3", "qwen2", "llama2-sp", "mistral-sp", "metaspace-split", "added-tokens",
+          "word-suffix"]
 
 GPT2_RE = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 LLAMA3_RE = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
@@ -540,9 +544,9 @@ def chat_templates():
 
 
 def main():
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
+    for name in WRITES:
+        shutil.rmtree(os.path.join(OUT, name), ignore_errors=True)
+    os.makedirs(OUT, exist_ok=True)
     gpt2(); llama3(); qwen2(); sentencepiece(); added_tokens(); word_suffix()
     with open(os.path.join(OUT, "corpus.json"), "w", encoding="utf-8") as f:
         json.dump({"header": HEADER, "texts": TEXTS, "patterns": {"gpt2": GPT2_RE, "llama3": LLAMA3_RE, "qwen2": QWEN2_RE}}, f, ensure_ascii=False, indent=0)
