@@ -19,20 +19,23 @@ import platform
 import struct
 from importlib import metadata
 
-ENVIRONMENT = ("Python 3.11 venv: pip install torch==2.13.0+cpu (PyTorch CPU wheel index) first, then "
-               "transformers==5.24.0 tokenizers==0.23.3 safetensors==0.8.0; run from the repository root")
+BASE_ENVIRONMENT = ("Python 3.11 venv: pip install torch==2.13.0+cpu (PyTorch CPU wheel index) first, then "
+                    "transformers==5.24.0 tokenizers==0.23.3 safetensors==0.8.0")
+ENVIRONMENT = BASE_ENVIRONMENT + "; run from the repository root"
 PACKAGES = ("torch", "transformers", "tokenizers", "safetensors")
 
 
-def header(script, args="", extra=None, packages=PACKAGES):
+def header(script, args="", extra=None, packages=PACKAGES, also_install=""):
     """The header dict for fixtures written by `script` (pass `__file__`). `args` are the
     command-line arguments the regenerate command needs; `extra` adds script-specific fields
-    (seed, more package versions). Versions come from the installed distributions, for those
-    installed; nothing is imported."""
+    (seed, more package versions); `also_install` names packages the script needs beyond the
+    base environment. Versions come from the installed distributions, for those installed;
+    nothing is imported."""
     name = os.path.basename(script)
     h = {"generator": f"Reference/{name}",
          "regenerate": f"python Reference/{name}" + (f" {args}" if args else ""),
-         "environment": ENVIRONMENT,
+         "environment": (BASE_ENVIRONMENT + (f", then {also_install}" if also_install else "")
+                         + "; run from the repository root"),
          "python": platform.python_version()}
     for p in packages:
         try:
