@@ -4,19 +4,21 @@
 with transformers' AutoTokenizer), and record the ids and decoded text HF produces for a
 small corpus in that folder's expected.json. Leaves out training (Swift does that).
 
-Regenerate the fixture, in order:
-  1. /work/venv/bin/python Reference/check_bpe_trainer.py --write-train-text
+Regenerate the fixture, in order, from the repository root, in a venv with torch==2.13.0+cpu
+installed first, then transformers==5.24.0 and tokenizers==0.23.3 (see Reference/fixture_header.py):
+  1. python Reference/check_bpe_trainer.py --write-train-text
        writes train.txt: the first 80 snippets of Data/vader-movie-snippets/snippets.jsonl
        (one per line) plus the EXTRA_TRAIN lines below
   2. BPE_TRAINER_WRITE_FIXTURE=1 swift test -c release --filter BPETrainerTests
        the Swift test trains vocab 400 on train.txt and writes tokenizer.json and
        tokenizer_config.json (without the variable it checks the committed bytes instead)
-  3. /work/venv/bin/python Reference/check_bpe_trainer.py
-       writes expected.json
+  3. python Reference/check_bpe_trainer.py
+       writes expected.json (generator, tool versions and these commands in its "header")
 Never edit the outputs by hand; change this script or the Swift test and rerun.
 """
-import argparse, json, os, sys
-import tokenizers, transformers
+import argparse, json, os
+import transformers
+from fixture_header import header as fixture_header
 from tokenizers import Tokenizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -91,16 +93,14 @@ def main():
             "decoded": tok.decode(ids, skip_special_tokens=False),
             "decoded_skip": tok.decode(ids, skip_special_tokens=True),
         })
-    header = {
-        "generator": "Reference/check_bpe_trainer.py",
-        "command": "/work/venv/bin/python Reference/check_bpe_trainer.py",
+    header = fixture_header(__file__, extra={
+        "regenerate": "python Reference/check_bpe_trainer.py --write-train-text && "
+                      "BPE_TRAINER_WRITE_FIXTURE=1 swift test -c release --filter BPETrainerTests && "
+                      "python Reference/check_bpe_trainer.py",
         "source": "tokenizer.json and tokenizer_config.json in this folder, written by the Swift BPETrainer (see the script's docstring)",
-        "python": sys.version.split()[0],
-        "tokenizers": tokenizers.__version__,
-        "transformers": transformers.__version__,
         "vocab_size": tok.get_vocab_size(with_added_tokens=True),
         "eos_token_id": auto.eos_token_id,
-    }
+    })
     with open(os.path.join(DIR, "expected.json"), "w", encoding="utf-8") as f:
         json.dump({"header": header, "name": "swift-trained", "cases": cases}, f, ensure_ascii=False, indent=1)
         f.write("\n")

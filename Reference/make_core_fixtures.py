@@ -1,17 +1,18 @@
 """Golden values for the NN optimisation pieces: AdamW steps, gradient-norm clipping and
 LR schedules, computed by PyTorch / transformers.
 
-Regenerate (by hand, never in CI):
-    python -m venv /tmp/venv && /tmp/venv/bin/pip install torch==2.13.0+cpu transformers
-    /tmp/venv/bin/python Reference/make_core_fixtures.py
-Writes Tests/NNTests/Fixtures/optim_golden.json (tool versions recorded in its header).
+Regenerate (by hand, never in CI), from the repository root:
+    python Reference/make_core_fixtures.py
+in a venv with torch==2.13.0+cpu installed first, then transformers==5.24.0 (see
+Reference/fixture_header.py). Writes Tests/NNTests/Fixtures/optim_golden.json (generator, tool
+versions and this command recorded in its header).
 """
 import json
 import math
 import pathlib
 
 import torch
-import transformers
+from fixture_header import header
 from transformers import get_cosine_schedule_with_warmup, get_linear_schedule_with_warmup
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "Tests/NNTests/Fixtures/optim_golden.json"
@@ -63,12 +64,7 @@ def schedule(make, total=20, warmup=5):
 
 
 fixture = {
-    "header": {
-        "generator": "Reference/make_core_fixtures.py",
-        "regenerate": "python Reference/make_core_fixtures.py",
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-    },
+    "header": header(__file__),
     "adamw": [
         adamw_case(1e-2, (0.9, 0.999), 1e-8, 0.01, 4),
         adamw_case(3e-3, (0.9, 0.95), 1e-6, 0.1, 5),

@@ -1,15 +1,17 @@
 """Greedy continuations from transformers `generate(do_sample=False)` for the fixture models
 of Tests/ModelsTests/Fixtures, on a left-padded batch of prompts of different lengths.
 
-Regenerate (by hand, never in CI; run make_model_fixtures.py first):
-    /tmp/venv/bin/python Reference/make_generation_fixtures.py
-Writes Tests/GenerationTests/Fixtures/greedy.json.
+Regenerate (by hand, never in CI; run make_model_fixtures.py first), from the repository root:
+    python Reference/make_generation_fixtures.py
+in a venv with torch==2.13.0+cpu installed first, then transformers==5.24.0 (see
+Reference/fixture_header.py). Writes Tests/GenerationTests/Fixtures/greedy.json (generator, tool
+versions and this command recorded in its header).
 """
 import json
 import pathlib
 
 import torch
-import transformers
+from fixture_header import header
 from transformers import AutoModelForCausalLM
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -39,9 +41,7 @@ def main():
         cases[name] = {"eos": eos, "responses": out[:, width:].tolist()}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({
-        "header": {"generator": "Reference/make_generation_fixtures.py",
-                   "regenerate": "python Reference/make_generation_fixtures.py",
-                   "torch": torch.__version__, "transformers": transformers.__version__},
+        "header": header(__file__),
         "prompts": PROMPTS, "pad": PAD, "max_new_tokens": MAX_NEW, "cases": cases}, indent=1))
     print(json.dumps(cases))
 

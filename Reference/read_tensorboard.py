@@ -4,7 +4,9 @@ Python package and print its scalars: proves the TFRecord framing, CRCs and Even
 are what TensorBoard expects. Run by hand (tests never call Python):
 
     RUNKIT_TB_DIR=/tmp/runkit-tb swift test -c release --filter writerFileReadsBack
-    /work/venv/bin/python Reference/read_tensorboard.py /tmp/runkit-tb
+    python Reference/read_tensorboard.py /tmp/runkit-tb
+
+from the repository root.
 
 Needs `pip install tensorboard` (tested with tensorboard 2.21.0). Exits 1 if no scalars.
 """

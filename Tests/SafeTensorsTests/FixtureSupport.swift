@@ -1,7 +1,7 @@
 // FixtureSupport: locating the Python-written fixtures, decoding expected.json, temp
 // directories, and raw-file builders for the corrupt-input tests. Test helpers only.
 // Leaves out: any test (see *Tests.swift); regenerate fixtures with
-// `/work/venv/bin/python Reference/make_safetensors_fixtures.py`.
+// `python Reference/make_safetensors_fixtures.py` (from the repository root).
 import Foundation
 import Testing
 import TensorCore
