@@ -12,8 +12,7 @@ mistake the Swift trainer could make changes a recorded number:
   moments carry over); the kl_penalty run measures KL(pi_old || pi_new) after its update
   and moves beta_pen; k2 and k3 reward rows.
 
-Regenerate from the repository root, in a venv with torch==2.13.0+cpu installed first,
-then transformers==5.24.0 (which brings tokenizers and safetensors):
+Regenerate from the repository root, in the environment fixture_header.py describes:
     python Reference/make_rlhf_fixtures.py   # tiny-llama, tiny-llama-rm (inputs)
     python Reference/reference_ppo.py
 Writes Tests/RLHFTests/Fixtures/tiny-llama-ref/, ppo_reference.json and
@@ -21,15 +20,13 @@ ppo_after_update.safetensors.
 """
 import json
 import pathlib
-import platform
 import shutil
 
-import safetensors
-import safetensors.torch
 import tokenizers
 import torch
-import transformers
 from transformers import LlamaForCausalLM, LlamaForSequenceClassification
+
+from fixture_header import header, save_safetensors
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "Tests/RLHFTests/Fixtures"
 PROMPTS = ["Tell me a story", "Hi", "What is the capital of France?", "Once upon a time"]
@@ -44,12 +41,6 @@ ROLLOUTS = [
     [[61, 62, 4], [300, 301, 302, 303, 304, 305], [17, 18, 19, 20, 1], [5, 4]],
 ]
 PERMUTATIONS = [[[2, 0, 3, 1], [1, 3, 0, 2]], [[3, 1, 0, 2], [0, 2, 1, 3]]]  # [iteration][epoch]
-
-
-def header():
-    return {"generator": "Reference/reference_ppo.py", "regenerate": "python Reference/reference_ppo.py",
-            "python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
-            "tokenizers": tokenizers.__version__, "safetensors": safetensors.__version__}
 
 
 def kl_estimate(kind, r):
@@ -262,10 +253,9 @@ def main():
     for prefix, model in [("klpen.actor.", models[0]), ("klpen.critic.", models[2])]:
         after.update({prefix + k: v.detach().clone().contiguous() for k, v in model.named_parameters()})
 
-    safetensors.torch.save_file(after, str(ROOT / "ppo_after_update.safetensors"),
-                                metadata={k: str(v) for k, v in header().items()})
+    save_safetensors(after, ROOT / "ppo_after_update.safetensors", header(__file__))
     (ROOT / "ppo_reference.json").write_text(json.dumps({
-        "header": header(), "config": CFG, "prompts": PROMPTS, "prompt_ids": prompt_ids,
+        "header": header(__file__), "config": CFG, "prompts": PROMPTS, "prompt_ids": prompt_ids,
         "clip_run": clip_iterations,
         "k2_rewards": k2["rewards"].tolist(), "k3_rewards": k3["rewards"].tolist(),
         "kl_penalty_run": dict(steps=steps, post_update_kl=d, beta_pen=b, beta_pen_after=b_after),
