@@ -49,19 +49,54 @@ public func policyLoss(_ objective: PolicyObjective, logprobs: Variable, oldLogp
 /// - oldLogprobs: (B, A) log pi_old(a|s); advantages: (B, A) A_t (whitened); mask: (B, A).
 public func clippedPolicyLoss(logprobs: Variable, oldLogprobs: Tensor, advantages: Tensor, mask: Tensor,
                               clipRange eps: Float) throws(TensorError) -> PolicyLossResult {
+    try clippedPolicyLoss(logprobs: logprobs, oldLogprobs: oldLogprobs, advantages: advantages, mask: mask,
+                          clipLow: eps, clipHigh: eps)
+}
+
+/// The KL(pi_theta || pi_ref) term GRPO adds to the loss (instead of to the reward):
+/// beta * k3 per token with r = log pi_theta - log pi_ref, i.e. e^{ref - theta} - (ref - theta) - 1.
+public struct KLInLoss: Sendable {
+    public var beta: Float
+    /// (B, A) log pi_ref(a|s).
+    public var refLogprobs: Tensor
+    public init(beta: Float, refLogprobs: Tensor) { self.beta = beta; self.refLogprobs = refLogprobs }
+}
+
+/// The clipped surrogate in general: separate low/high clip ranges (DAPO, Yu et al. 2025),
+/// an optional KL term in the loss (GRPO, Shao et al. 2024) and the aggregation of the
+/// per-token losses (docs/algorithms.md §7):
+///   l_t = -min(ratio A, clip(ratio, 1 - eps_low, 1 + eps_high) A)  [+ beta k3_t]
+///   L = aggregation(l)
+/// clipFraction and approxKL are token means whatever the aggregation; penaltyKL is the
+/// token mean of k3 against the reference when `klInLoss` is given.
+/// - shapes as in `clippedPolicyLoss(clipRange:)`.
+public func clippedPolicyLoss(logprobs: Variable, oldLogprobs: Tensor, advantages: Tensor, mask: Tensor,
+                              clipLow: Float, clipHigh: Float, aggregation: LossAggregation = .tokenMean,
+                              klInLoss: KLInLoss? = nil) throws(TensorError) -> PolicyLossResult {
     let op = "clippedPolicyLoss"
-    try Check.same(op, logprobs.shape, [("oldLogprobs", oldLogprobs.shape), ("advantages", advantages.shape), ("mask", mask.shape)])
-    guard eps > 0 && eps < 1 else { throw .invalidArgument(op: op, detail: "clip range \(eps) must be in (0, 1)") }
+    try Check.same(op, logprobs.shape, [("oldLogprobs", oldLogprobs.shape), ("advantages", advantages.shape), ("mask", mask.shape)]
+                   + (klInLoss.map { [("refLogprobs", $0.refLogprobs.shape)] } ?? []))
+    guard clipLow > 0 && clipLow < 1 else { throw .invalidArgument(op: op, detail: "clip range \(clipLow) must be in (0, 1)") }
+    guard clipHigh > 0 else { throw .invalidArgument(op: op, detail: "upper clip range \(clipHigh) must be > 0") }
     let adv = Variable(advantages)
     let logRatio = try logprobs - Variable(oldLogprobs)                     // (B, A) log ratio
     let ratio = logRatio.exp()                                              // (B, A)
     let surr1 = try ratio * adv                                             // (B, A) ratio A
-    let surr2 = try ratio.clamped(min: 1 - eps, max: 1 + eps) * adv         // (B, A) clip(ratio) A
-    let loss = try maskedMean(minimum(surr1, surr2), mask: mask).negated()
+    let surr2 = try ratio.clamped(min: 1 - clipLow, max: 1 + clipHigh) * adv // (B, A) clip(ratio) A
+    var perToken = try minimum(surr1, surr2).negated()                      // (B, A) l_t
+    var referenceKL: Float?
+    if let kl = klInLoss {
+        guard kl.beta >= 0 else { throw .invalidArgument(op: op, detail: "KL beta \(kl.beta) must be >= 0") }
+        let k3 = KLEstimator.k3.estimate(logRatio: try logprobs - Variable(kl.refLogprobs))  // (B, A)
+        perToken = try perToken + k3.scaled(by: kl.beta)
+        referenceKL = try maskedMean(k3.value, mask: mask)
+    }
+    let loss = aggregation == .tokenMean ? try maskedMean(perToken, mask: mask) : try aggregation.aggregate(perToken, mask: mask)
     var clipped = Tensor(zeros: mask.shape)
     for i in 0..<clipped.count where surr2.value[flat: i] < surr1.value[flat: i] { clipped[flat: i] = 1 }
-    let kl = try approxKL(logRatio: logRatio.value, mask: mask)
-    return PolicyLossResult(loss: loss, clipFraction: try maskedMean(clipped, mask: mask), approxKL: kl, penaltyKL: kl)
+    let approx = try approxKL(logRatio: logRatio.value, mask: mask)
+    return PolicyLossResult(loss: loss, clipFraction: try maskedMean(clipped, mask: mask), approxKL: approx,
+                            penaltyKL: referenceKL ?? approx)
 }
 
 /// KL-penalised surrogate, PPO paper eq. 8, negated for minimisation:

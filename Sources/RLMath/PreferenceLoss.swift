@@ -1,7 +1,8 @@
 // Pairwise preference losses on per-pair scalars (B,): the Bradley-Terry reward-model loss
-// (SPEC 1.2; TRL RewardTrainer, with its optional margin and reward centring) and the DPO
-// sigmoid loss (Rafailov et al. 2023), both through a stable log-sigmoid (softplus).
-// Leaves out: IPO/hinge/robust DPO variants, reference-free DPO.
+// (docs/algorithms.md §3; TRL RewardTrainer, with its optional margin and reward centring)
+// and the DPO family (Rafailov et al. 2023): sigmoid with label smoothing (conservative DPO),
+// IPO (Azar et al. 2023) and hinge (SLiC), with or without a reference model.
+// Leaves out: robust/BCO/KTO variants and length-normalised sigmoid DPO.
 import TensorCore
 
 /// A preference loss and the statistics reward-model / DPO training logs.
@@ -34,6 +35,16 @@ public func bradleyTerryLoss(chosen: Variable, rejected: Variable, margin: Tenso
                                 meanMargin: meanDifference(chosen.value, rejected.value))
 }
 
+/// The DPO-family losses, by TRL's `loss_type` names.
+public enum DPOLossType: Sendable, Equatable {
+    /// L = -(1 - s) log sigmoid(beta h) - s log sigmoid(-beta h); s > 0 is conservative DPO.
+    case sigmoid(labelSmoothing: Float)
+    /// L = (h - 1 / (2 beta))² (Azar et al. 2023); pass length-averaged log-probs.
+    case ipo
+    /// L = relu(1 - beta h) (SLiC-HF, Zhao et al. 2023).
+    case hinge
+}
+
 /// DPO, sigmoid loss with optional label smoothing (conservative DPO, TRL `loss_type="sigmoid"`):
 ///   h = beta * ((log pi(y_w) - log ref(y_w)) - (log pi(y_l) - log ref(y_l)))
 ///   L = mean(-(1 - s) log sigmoid(h) - s log sigmoid(-h))
@@ -42,19 +53,50 @@ public func bradleyTerryLoss(chosen: Variable, rejected: Variable, margin: Tenso
 ///   refChosen, refRejected: (B,) the same sums under pi_ref.
 public func dpoLoss(policyChosen: Variable, policyRejected: Variable, refChosen: Tensor, refRejected: Tensor,
                     beta: Float, labelSmoothing: Float = 0) throws(TensorError) -> PreferenceLossResult {
+    try dpoLoss(.sigmoid(labelSmoothing: labelSmoothing), policyChosen: policyChosen, policyRejected: policyRejected,
+                refChosen: refChosen, refRejected: refRejected, beta: beta)
+}
+
+/// Any DPO-family loss, with
+///   h = (log pi(y_w) - log ref(y_w)) - (log pi(y_l) - log ref(y_l))
+/// and log ref := 0 when `refChosen`/`refRejected` are nil (reference-free). The reported
+/// implicit rewards are beta (log pi - log ref) for chosen and rejected; accuracy is the
+/// fraction with chosen > rejected, meanMargin their mean difference.
+/// - policyChosen, policyRejected: (B,) response log-probs (sums; means for IPO), differentiable;
+///   refChosen, refRejected: (B,) the same under pi_ref, or nil.
+public func dpoLoss(_ type: DPOLossType, policyChosen: Variable, policyRejected: Variable, refChosen: Tensor?, refRejected: Tensor?,
+                    beta: Float) throws(TensorError) -> PreferenceLossResult {
     let op = "dpoLoss"
     guard policyChosen.rank == 1 else { throw .shapeMismatch(op: op, detail: "policyChosen must be (B,), got \(shapeString(policyChosen.shape))") }
-    try Check.same(op, policyChosen.shape, [("policyRejected", policyRejected.shape), ("refChosen", refChosen.shape), ("refRejected", refRejected.shape)])
-    guard labelSmoothing >= 0 && labelSmoothing < 0.5 else {
-        throw .invalidArgument(op: op, detail: "label smoothing \(labelSmoothing) must be in [0, 0.5)")
+    guard (refChosen == nil) == (refRejected == nil) else {
+        throw .invalidArgument(op: op, detail: "give both reference log-probs or neither (reference-free)")
     }
-    let chosenReward = try (policyChosen - Variable(refChosen)).scaled(by: beta)       // (B,)
-    let rejectedReward = try (policyRejected - Variable(refRejected)).scaled(by: beta) // (B,)
-    let h = try chosenReward - rejectedReward                                           // (B,)
-    var perPair = h.logSigmoid().scaled(by: -(1 - labelSmoothing))
-    if labelSmoothing > 0 { perPair = try perPair - h.negated().logSigmoid().scaled(by: labelSmoothing) }
-    return PreferenceLossResult(loss: perPair.mean(), accuracy: accuracy(chosenReward.value, rejectedReward.value),
-                                meanMargin: meanDifference(chosenReward.value, rejectedReward.value))
+    try Check.same(op, policyChosen.shape, [("policyRejected", policyRejected.shape)]
+                   + (refChosen.map { [("refChosen", $0.shape)] } ?? []) + (refRejected.map { [("refRejected", $0.shape)] } ?? []))
+    guard beta > 0 else { throw .invalidArgument(op: op, detail: "beta \(beta) must be > 0") }
+    let chosen = try refChosen.map { r throws(TensorError) in try policyChosen - Variable(r) } ?? policyChosen       // (B,)
+    let rejected = try refRejected.map { r throws(TensorError) in try policyRejected - Variable(r) } ?? policyRejected // (B,)
+    let h = try chosen - rejected                                                                  // (B,)
+    let perPair: Variable
+    switch type {
+    case let .sigmoid(s):
+        guard s >= 0 && s < 0.5 else { throw .invalidArgument(op: op, detail: "label smoothing \(s) must be in [0, 0.5)") }
+        let bh = h.scaled(by: beta)
+        var l = bh.logSigmoid().scaled(by: -(1 - s))
+        if s > 0 { l = try l - bh.negated().logSigmoid().scaled(by: s) }
+        perPair = l
+    case .ipo:
+        perPair = h.shifted(by: -1 / (2 * beta)).squared()
+    case .hinge:
+        perPair = h.scaled(by: -beta).shifted(by: 1).relu()
+    }
+    let chosenReward = chosen.value.scaledValues(beta), rejectedReward = rejected.value.scaledValues(beta)
+    return PreferenceLossResult(loss: perPair.mean(), accuracy: accuracy(chosenReward, rejectedReward),
+                                meanMargin: meanDifference(chosenReward, rejectedReward))
+}
+
+extension Tensor {
+    func scaledValues(_ s: Float) -> Tensor { Kernels.mapped(self) { $0 * s } }
 }
 
 private func accuracy(_ c: Tensor, _ r: Tensor) -> Float {
