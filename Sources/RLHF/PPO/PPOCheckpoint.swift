@@ -11,20 +11,21 @@ import RunKit
 enum PPOCheckpoint {
     static func save(_ t: PPOTrainer, to dir: URL) throws {
         try ModelDirectory.save(t.actor, to: dir.appendingPathComponent("actor").path, companionsFrom: t.tokenizerDirectory)
-        try ModelDirectory.save(t.critic, to: dir.appendingPathComponent("critic").path)
-        let actorNames = t.actor.namedParameters().map(\.0), criticNames = t.critic.namedParameters().map(\.0)
         let a = dir.appendingPathComponent("actor_optimizer"), c = dir.appendingPathComponent("critic_optimizer")
         try FileManager.default.createDirectory(at: a, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: c, withIntermediateDirectories: true)
-        try OptimizerCheckpoint.save(t.actorOpt, names: actorNames, to: a)
-        try OptimizerCheckpoint.save(t.criticOpt, names: criticNames, to: c)
+        try OptimizerCheckpoint.save(t.actorOpt, names: t.actor.namedParameters().map(\.0), to: a)
+        if let critic = t.critic, let criticOpt = t.criticOpt {
+            try ModelDirectory.save(critic, to: dir.appendingPathComponent("critic").path)
+            try FileManager.default.createDirectory(at: c, withIntermediateDirectories: true)
+            try OptimizerCheckpoint.save(criticOpt, names: critic.namedParameters().map(\.0), to: c)
+        }
         var state = TrainerState(step: t.iteration, epoch: t.samplerPosition.epoch, dataPosition: try OpaqueCodable(t.samplerPosition),
                                  metricsHistory: t.history)
         state.extra["kl_controller"] = try OpaqueCodable(t.klController)
         if let p = t.penalty { state.extra["kl_penalty"] = try OpaqueCodable(p) }
         state.extra["reward_stats"] = try OpaqueCodable(t.rewardStats)
         state.extra["actor_optimizer_steps"] = try OpaqueCodable(t.actorOpt.steps)
-        state.extra["critic_optimizer_steps"] = try OpaqueCodable(t.criticOpt.steps)
+        if let criticOpt = t.criticOpt { state.extra["critic_optimizer_steps"] = try OpaqueCodable(criticOpt.steps) }
         try state.save(in: dir)
     }
 
@@ -32,13 +33,17 @@ enum PPOCheckpoint {
         let state = try TrainerState.load(from: dir)
         let actor = try ModelDirectory.loadCausalLM(dir.appendingPathComponent("actor").path)
         for ((_, p), (_, q)) in zip(t.actor.namedParameters(), actor.namedParameters()) { p.value = q.value }
-        let (critic, _) = try ModelDirectory.loadScalarHead(dir.appendingPathComponent("critic").path)
-        for ((_, p), (_, q)) in zip(t.critic.namedParameters(), critic.namedParameters()) { p.value = q.value }
+        if let critic = t.critic {
+            let (saved, _) = try ModelDirectory.loadScalarHead(dir.appendingPathComponent("critic").path)
+            for ((_, p), (_, q)) in zip(critic.namedParameters(), saved.namedParameters()) { p.value = q.value }
+        }
         var a = state, c = state
         a.extra["optimizer_steps"] = state.extra["actor_optimizer_steps"]
         c.extra["optimizer_steps"] = state.extra["critic_optimizer_steps"]
         try OptimizerCheckpoint.load(t.actorOpt, names: t.actor.namedParameters().map(\.0), from: dir.appendingPathComponent("actor_optimizer"), state: a)
-        try OptimizerCheckpoint.load(t.criticOpt, names: t.critic.namedParameters().map(\.0), from: dir.appendingPathComponent("critic_optimizer"), state: c)
+        if let critic = t.critic, let criticOpt = t.criticOpt {
+            try OptimizerCheckpoint.load(criticOpt, names: critic.namedParameters().map(\.0), from: dir.appendingPathComponent("critic_optimizer"), state: c)
+        }
         guard let pos = state.dataPosition, let kl = state.extra["kl_controller"], let stats = state.extra["reward_stats"] else {
             throw RewardError(message: "\(dir.path): checkpoint lacks its data position or KL controller")
         }

@@ -68,6 +68,37 @@ public struct PPOConfig: Decodable, Sendable {
     /// Iterations between metric lines and sample tables.
     public var loggingSteps = 1
 
+    // The critic-free estimators (docs/algorithms.md §7; names as TRL's GRPOConfig / OpenRLHF).
+    /// `gae` (PPO with a critic), `grpo`, `rloo`, `reinforce_pp` or `reinforce_pp_baseline`.
+    public var advantageEstimator: AdvantageEstimatorKind = .gae
+    /// Responses sampled per prompt (G). grpo and rloo need >= 2; rollout rows = prompts x G.
+    public var numGenerations = 1
+    /// GRPO's division of the centred scores: by the group std, the batch std or not at all.
+    public var scaleRewards: GroupScale = .group
+    /// Coefficient of the k3 KL(pi_theta || pi_ref) term in the LOSS (GRPO style); 0 = off.
+    /// The reward's KL (`kl_coef`) is separate; for grpo/rloo it is summed over the response
+    /// and subtracted from the sequence score.
+    public var beta: Float = 0
+    /// DAPO's upper clip range 1 + epsilon_high (default: clip_ratio, i.e. symmetric).
+    public var epsilonHigh: Float?
+    /// How per-token policy losses become one number: token_mean (default), sequence_mean
+    /// (GRPO) or dr_grpo (sum / (rows x max_gen_len)).
+    public var lossType: LossTypeKind = .tokenMean
+
+    public enum AdvantageEstimatorKind: String, Decodable, Sendable {
+        case gae, grpo, rloo
+        case reinforcePP = "reinforce_pp"
+        case reinforcePPBaseline = "reinforce_pp_baseline"
+        /// Only GAE learns a value function.
+        public var needsCritic: Bool { self == .gae }
+    }
+
+    public enum LossTypeKind: String, Decodable, Sendable {
+        case tokenMean = "token_mean"
+        case sequenceMean = "sequence_mean"
+        case drGRPO = "dr_grpo"
+    }
+
     // Further options (documented extras).
     /// Clip the sequence score to [-x, x] after the EOS penalty.
     public var rewardClip: Float?
@@ -130,6 +161,8 @@ public struct PPOConfig: Decodable, Sendable {
         case saveSteps = "save_steps", loggingSteps = "logging_steps"
         case rewardClip = "reward_clip", normalizeReward = "normalize_reward", maxPromptLength = "max_prompt_length"
         case saveTotalLimit = "save_total_limit", klPenaltyBeta = "kl_penalty_beta", klPenaltyTarget = "kl_penalty_target"
+        case advantageEstimator = "advantage_estimator", numGenerations = "num_generations", scaleRewards = "scale_rewards"
+        case beta, epsilonHigh = "epsilon_high", lossType = "loss_type"
     }
 
     public init(from decoder: Decoder) throws {
@@ -174,7 +207,16 @@ public struct PPOConfig: Decodable, Sendable {
         saveTotalLimit = try c.decode(.saveTotalLimit, default: d.saveTotalLimit)
         klPenaltyBeta = try c.decode(.klPenaltyBeta, default: d.klPenaltyBeta)
         klPenaltyTarget = try c.decode(.klPenaltyTarget, default: d.klPenaltyTarget)
+        advantageEstimator = try c.decode(.advantageEstimator, default: d.advantageEstimator)
+        numGenerations = try c.decode(.numGenerations, default: d.numGenerations)
+        scaleRewards = try c.decode(.scaleRewards, default: d.scaleRewards)
+        beta = try c.decode(.beta, default: d.beta)
+        epsilonHigh = try c.decodeIfPresent(Float.self, forKey: .epsilonHigh)
+        lossType = try c.decode(.lossType, default: d.lossType)
     }
+
+    /// Sequences per rollout: prompts x responses per prompt.
+    public var rolloutRows: Int { rolloutBatchSize * numGenerations }
 
     public var iterations: Int { (totalEpisodes + rolloutBatchSize - 1) / rolloutBatchSize }
 
@@ -188,11 +230,23 @@ public struct PPOConfig: Decodable, Sendable {
         if sftModelPath.isEmpty { throw bad(.sftModelPath, "must name a model directory") }
         if ppoEpochs < 1 { throw bad(.ppoEpochs, "must be >= 1") }
         if rolloutBatchSize < 1 { throw bad(.rolloutBatchSize, "must be >= 1") }
-        if miniBatchSize < 1 || miniBatchSize > rolloutBatchSize {
-            throw bad(.miniBatchSize, "must be in 1...rollout_batch_size (\(rolloutBatchSize)), got \(miniBatchSize)")
+        if numGenerations < 1 || numGenerations > 1024 { throw bad(.numGenerations, "must be in 1...1024, got \(numGenerations)") }
+        if [.grpo, .rloo].contains(advantageEstimator) && numGenerations < 2 {
+            throw bad(.numGenerations, "\(advantageEstimator.rawValue) compares responses to the same prompt: needs >= 2, got \(numGenerations)")
         }
-        if rolloutBatchSize % miniBatchSize != 0 {
-            throw bad(.miniBatchSize, "rollout_batch_size \(rolloutBatchSize) must be a multiple of mini_batch_size \(miniBatchSize)")
+        if advantageEstimator == .reinforcePPBaseline && numGenerations < 2 {
+            throw bad(.numGenerations, "reinforce_pp_baseline subtracts the group mean: needs >= 2, got \(numGenerations)")
+        }
+        if miniBatchSize < 1 || miniBatchSize > rolloutRows {
+            throw bad(.miniBatchSize, "must be in 1...rollout_batch_size x num_generations (\(rolloutRows)) rows, got \(miniBatchSize)")
+        }
+        if rolloutRows % miniBatchSize != 0 {
+            throw bad(.miniBatchSize, "rollout rows \(rolloutRows) (rollout_batch_size x num_generations) must be a multiple of mini_batch_size \(miniBatchSize)")
+        }
+        if !(beta >= 0 && beta.isFinite) { throw bad(.beta, "must be a finite number >= 0") }
+        if let e = epsilonHigh, !(e > 0 && e.isFinite) { throw bad(.epsilonHigh, "must be > 0") }
+        if policyLoss == .klPenalty && (epsilonHigh != nil || beta != 0 || lossType != .tokenMean) {
+            throw bad(.policyLoss, "kl_penalty takes no epsilon_high, beta or loss_type (they shape the clipped objective)")
         }
         if totalEpisodes < 1 { throw bad(.totalEpisodes, "must be >= 1") }
         if maxGenLen < 1 { throw bad(.maxGenLen, "must be >= 1") }

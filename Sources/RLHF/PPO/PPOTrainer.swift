@@ -22,7 +22,8 @@ public final class PPOTrainer {
     public let config: PPOConfig
     public let actor: CausalLM
     public let reference: CausalLM
-    public let critic: ScalarHeadModel
+    /// V_phi, for the `gae` estimator only (the critic-free ones have none).
+    public let critic: ScalarHeadModel?
     public let reward: RewardSource
     public let tokenizer: Tokenizer
     let tokenizerDirectory: String
@@ -30,7 +31,7 @@ public final class PPOTrainer {
     public let eosIds: [Int32]
     public let padId: Int32
     let actorOpt: AdamW
-    let criticOpt: AdamW
+    let criticOpt: AdamW?
     public private(set) var klController: KLController
     public private(set) var penalty: AdaptiveKLPenalty?
     var rewardStats = RunningMoments()
@@ -75,8 +76,13 @@ public final class PPOTrainer {
         }
 
         // Critic: explicit path, else the reward model's trunk, else the SFT model.
-        let criticPath = config.criticModelPath ?? config.rewardModelPath ?? config.sftModelPath
-        critic = try PPOTrainer.loadScalarHead(criticPath, seed: config.seed &+ 11, tokenizerDirectory: config.tokenizerPath).model
+        if config.advantageEstimator.needsCritic {
+            let criticPath = config.criticModelPath ?? config.rewardModelPath ?? config.sftModelPath
+            critic = try PPOTrainer.loadScalarHead(criticPath, seed: config.seed &+ 11, tokenizerDirectory: config.tokenizerPath).model
+        } else {
+            if config.criticModelPath != nil { log("note: critic_model_path is unused: \(config.advantageEstimator.rawValue) has no critic") }
+            critic = nil
+        }
 
         // Prompts, tokenized once; long prompts keep their tail (and a leading BOS), as the
         // SFT and reward trainers truncate them.
@@ -100,7 +106,7 @@ public final class PPOTrainer {
 
         func decays(_ m: Module) -> [Bool] { m.namedParameters().map { !$0.0.hasSuffix(".bias") && !$0.0.contains("Norm") } }
         actorOpt = AdamW(parameters: actor.parameters(), config: AdamWConfig(lr: config.lrActor, weightDecay: 0), decays: decays(actor))
-        criticOpt = AdamW(parameters: critic.parameters(), config: AdamWConfig(lr: config.lrCritic, weightDecay: 0), decays: decays(critic))
+        criticOpt = critic.map { AdamW(parameters: $0.parameters(), config: AdamWConfig(lr: config.lrCritic, weightDecay: 0), decays: decays($0)) }
         if let a = config.adaptiveKL {
             klController = KLController(initialBeta: config.klCoef, target: a.target, horizon: a.horizon)
         } else {
@@ -136,7 +142,9 @@ public final class PPOTrainer {
     public func step() throws -> [(String, Double)] {
         let t0 = Date()
         // 1. Rollout: the next prompts of the epoch (continuing into the next epoch's shuffle).
-        let batchPrompts = sampler.take(episodes(after: iteration + 1) - episodes(after: iteration)).map { prompts[$0] }
+        // Each prompt G times in a row: rows g*G ..< (g+1)*G are one prompt's group.
+        let batchPrompts = sampler.take(episodes(after: iteration + 1) - episodes(after: iteration))
+            .flatMap { Array(repeating: prompts[$0], count: config.numGenerations) }
         let gen = try rollout(batchPrompts)
         let t1 = Date()
         // 2-4. Score, shape the rewards, estimate advantages.
@@ -161,11 +169,11 @@ public final class PPOTrainer {
             ("ppo/beta", Double(klController.beta)),
             ("ppo/response_length_mean", Double(tokens) / Double(exp.batch)),
             ("ppo/truncated_fraction", Double(exp.hitEOS.filter { !$0 }.count) / Double(exp.batch)),
-            ("ppo/explained_variance", Double(try explainedVariance(values: exp.values, returns: exp.returns, mask: mask))),
             ("time/rollout_s", t1.timeIntervalSince(t0)), ("time/scoring_s", t2.timeIntervalSince(t1)), ("time/update_s", t3.timeIntervalSince(t2)),
             ("ppo/rollout_tokens_per_s", Double(tokens) / max(t1.timeIntervalSince(t0), 1e-9)),
             ("ppo/train_tokens_per_s", Double(exp.sequences.attentionMask.reduce(0, +)) * Double(config.ppoEpochs) / max(t3.timeIntervalSince(t2), 1e-9)),
         ]
+        if critic != nil { m.append(("ppo/explained_variance", Double(try explainedVariance(values: exp.values, returns: exp.returns, mask: mask)))) }
         m += update.means.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         if let penalty { m.append(("ppo/kl_penalty_beta", Double(penalty.beta))) }
         if iteration % config.loggingSteps == 0 { try writeSamples(exp, batchPrompts) }
@@ -194,7 +202,7 @@ public final class PPOTrainer {
         let (old, ref, values): (Tensor, Tensor, Tensor) = try Tape.noGrad {
             (try ActionScoring.logprobs(actor, seq, promptWidth: tp, actions: actions, temperature: config.temperature).logprobs.value,
              try ActionScoring.logprobs(reference, seq, promptWidth: tp, actions: actions, temperature: config.temperature).logprobs.value,
-             try ActionScoring.values(critic, seq, promptWidth: tp).value)
+             try critic.map { try ActionScoring.values($0, seq, promptWidth: tp).value } ?? Tensor(zeros: [b, a]))
         }
         let responses = gen.tokens.enumerated().map { r, toks -> String in
             let body = gen.hitEOS[r] ? Array(toks.dropLast()) : toks
@@ -215,15 +223,31 @@ public final class PPOTrainer {
             let (mu, sd) = (rewardStats.mean, max(rewardStats.std, 1e-8))
             scores = raw.map { Float((Double($0) - mu) / sd) }
         }
-        // 3. Rewards: -beta * kl_t per action, the score on the last action (docs/algorithms.md).
+        let g = config.numGenerations
+        if config.advantageEstimator == .reinforcePPBaseline { scores = try centredScores(scores, groupSize: g) }
+        // 3. Rewards: -beta * kl_t per action, the score on the last action (docs/algorithms.md §4.3).
         let shaped = try tokenRewards(scores: try Tensor(shape: [b], data: scores), oldLogprobs: old, refLogprobs: ref, mask: mask,
                                       beta: klController.beta, estimator: config.klEstimator, endsWithEOS: gen.hitEOS,
                                       shaping: ScoreShaping(missingEOSPenalty: config.missingEOSPenalty, clip: config.rewardClip))
-        // 4. GAE over valid action tokens, then whiten the advantages over the batch.
-        let gae = try generalizedAdvantages(rewards: shaped.rewards, values: values, mask: mask, gamma: config.gamma, lambda: config.lambda)
-        let advantages = try whiten(gae.advantages, mask: mask)
+        // 4. Advantages (docs/algorithms.md §4.4, §7). The critic-free group estimators see each
+        //    response's total reward: its shaped score minus beta times its summed KL.
+        var advantages: Tensor, returns = Tensor(zeros: [b, a])
+        switch config.advantageEstimator {
+        case .gae:
+            let gae = try generalizedAdvantages(rewards: shaped.rewards, values: values, mask: mask, gamma: config.gamma, lambda: config.lambda)
+            advantages = try whiten(gae.advantages, mask: mask)
+            returns = gae.returns
+        case .grpo:
+            let total = try maskedRowSums(shaped.rewards, mask: mask).scalars
+            advantages = try perToken(try grpoAdvantages(scores: total, groupSize: g, scale: config.scaleRewards), mask: mask)
+        case .rloo:
+            let total = try maskedRowSums(shaped.rewards, mask: mask).scalars
+            advantages = try perToken(try rlooAdvantages(scores: total, groupSize: g), mask: mask)
+        case .reinforcePP, .reinforcePPBaseline:
+            advantages = try reinforcePlusPlusAdvantages(rewards: shaped.rewards, mask: mask)
+        }
         return Experience(sequences: seq, promptWidth: tp, actions: actions, actionMask: mask, oldLogprobs: old, refLogprobs: ref,
-                          values: values, rewards: shaped.rewards, advantages: advantages, returns: gae.returns,
+                          values: values, rewards: shaped.rewards, advantages: advantages, returns: returns,
                           scores: shaped.scores.scalars, rawScores: raw, klPerSequence: shaped.klSum.scalars,
                           hitEOS: gen.hitEOS, responseLengths: gen.tokens.map(\.count))
     }
@@ -240,21 +264,26 @@ public final class PPOTrainer {
     /// KL(pi_old || pi_new) over the whole rollout, which drives beta_pen.
     public func update(_ exp: inout Experience, orders: [[Int]]? = nil) throws -> PPOUpdateResult {
         var steps: [PPOStepStats] = []
-        let actorParams = actor.parameters(), criticParams = critic.parameters()
+        let actorParams = actor.parameters(), criticParams = critic?.parameters() ?? []
         var objective = config.objective
         if case .klPenalty = objective, let penalty { objective = .klPenalty(beta: penalty.beta, estimator: .k3) }
         for order in orders ?? minibatchOrders(rows: exp.batch) {
             for start in stride(from: 0, to: order.count, by: config.miniBatchSize) {
                 let mb = try exp.rows(Array(order[start..<min(order.count, start + config.miniBatchSize)]))
                 let tape = Tape()
-                let (total, pl, vl, entropy) = try tape.record { () throws -> (Variable, PolicyLossResult, ValueLossResult, Variable) in
+                let (total, pl, vl, entropy) = try tape.record { () throws -> (Variable, PolicyLossResult, ValueLossResult?, Variable) in
                     let (lp, logits) = try ActionScoring.logprobs(actor, mb.sequences, promptWidth: mb.promptWidth, actions: mb.actions,
                                                                   temperature: config.temperature)
-                    let values = try ActionScoring.values(critic, mb.sequences, promptWidth: mb.promptWidth)
-                    let pl = try policyLoss(objective, logprobs: lp, oldLogprobs: mb.oldLogprobs, advantages: mb.advantages, mask: mb.actionMask)
-                    let vl = try valueLoss(values: values, oldValues: mb.values, returns: mb.returns, mask: mb.actionMask,
-                                           clipRange: config.cliprangeValue)
-                    var total = try pl.loss + vl.loss.scaled(by: config.vfCoef)
+                    let pl = try policyLoss(objective, lp, mb)
+                    var total = pl.loss
+                    var vl: ValueLossResult?
+                    if let critic {
+                        let values = try ActionScoring.values(critic, mb.sequences, promptWidth: mb.promptWidth)
+                        let v = try valueLoss(values: values, oldValues: mb.values, returns: mb.returns, mask: mb.actionMask,
+                                              clipRange: config.cliprangeValue)
+                        total = try total + v.loss.scaled(by: config.vfCoef)
+                        vl = v
+                    }
                     let entropy: Variable
                     if config.entropyCoef != 0 {
                         entropy = try maskedEntropy(logits: logits, mask: mb.actionMask)
@@ -269,17 +298,34 @@ public final class PPOTrainer {
                 let clip = config.maxGradNorm > 0 ? config.maxGradNorm : Float.infinity
                 let actorNorm = try clipGradNorm(actorParams, maxNorm: clip)
                 let criticNorm = try clipGradNorm(criticParams, maxNorm: clip)
-                actorOpt.step(); criticOpt.step()
+                actorOpt.step(); criticOpt?.step()
                 for p in actorParams { p.zeroGrad() }
                 for p in criticParams { p.zeroGrad() }
-                steps.append(PPOStepStats(policyLoss: pl.loss.value.item, valueLoss: vl.loss.value.item, clipFraction: pl.clipFraction,
-                                          valueClipFraction: vl.clipFraction, approxKL: pl.approxKL, entropy: entropy.value.item,
+                steps.append(PPOStepStats(policyLoss: pl.loss.value.item, valueLoss: vl?.loss.value.item ?? 0, clipFraction: pl.clipFraction,
+                                          valueClipFraction: vl?.clipFraction ?? 0, approxKL: pl.approxKL, entropy: entropy.value.item,
                                           actorGradNorm: actorNorm, criticGradNorm: criticNorm))
             }
         }
         var postUpdateKL: Float?
         if case .klPenalty = objective { postUpdateKL = try klFromOld(exp) }
         return PPOUpdateResult(steps: steps, postUpdateKL: postUpdateKL)
+    }
+
+    /// The policy loss of one minibatch: the clipped surrogate in its general form (separate
+    /// upper range, KL to the reference in the loss, the configured aggregation), or kl_penalty.
+    func policyLoss(_ objective: PolicyObjective, _ lp: Variable, _ mb: Experience) throws -> PolicyLossResult {
+        guard case .clip = objective else {
+            return try RLMath.policyLoss(objective, logprobs: lp, oldLogprobs: mb.oldLogprobs, advantages: mb.advantages, mask: mb.actionMask)
+        }
+        let aggregation: LossAggregation
+        switch config.lossType {
+        case .tokenMean: aggregation = .tokenMean
+        case .sequenceMean: aggregation = .sequenceMean
+        case .drGRPO: aggregation = .constant(normalizer: Float(mb.batch * config.maxGenLen))
+        }
+        return try clippedPolicyLoss(logprobs: lp, oldLogprobs: mb.oldLogprobs, advantages: mb.advantages, mask: mb.actionMask,
+                                     clipLow: config.clipRatio, clipHigh: config.epsilonHigh ?? config.clipRatio, aggregation: aggregation,
+                                     klInLoss: config.beta > 0 ? KLInLoss(beta: config.beta, refLogprobs: mb.refLogprobs) : nil)
     }
 
     /// KL(pi_old || pi_theta) of the current actor over the rollout: masked mean of k3 at the
@@ -344,7 +390,7 @@ public final class PPOTrainer {
         progress?.finish()
         if iteration >= config.iterations {
             try ModelDirectory.save(actor, to: out.appendingPathComponent("final").path, companionsFrom: tokenizerDirectory)
-            try ModelDirectory.save(critic, to: out.appendingPathComponent("critic").path, companionsFrom: tokenizerDirectory)
+            if let critic { try ModelDirectory.save(critic, to: out.appendingPathComponent("critic").path, companionsFrom: tokenizerDirectory) }
         }
         return PPOSummary(iterations: iteration, history: history)
     }
