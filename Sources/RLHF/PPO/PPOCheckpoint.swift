@@ -1,7 +1,8 @@
 // PPOCheckpoint: everything a PPO run needs to continue exactly — actor and critic (HF
 // directories), both AdamW states, the KL controllers, running reward statistics, the data
 // position, the iteration and the metric history. (Sampling seeds derive from the
-// iteration, so no RNG stream needs saving.)
+// iteration, so no RNG stream needs saving.) Also what makes a PPO run the same run on resume
+// (`identityFields`).
 import Data
 import Foundation
 import Models
@@ -9,6 +10,14 @@ import RLMath
 import RunKit
 
 enum PPOCheckpoint {
+    /// Settings that change the result, the SFT model's fingerprint and the prompt file's.
+    static func identityFields(_ t: PPOTrainer) -> [String: String] {
+        var files: [String: String] = [:]
+        if case let .file(path) = t.config.promptData { files["prompt_data"] = path }
+        if let rm = t.config.rewardModelPath { files["reward_model_config"] = (rm as NSString).appendingPathComponent("config.json") }
+        return TrainerIdentity.fields(settings: t.config, model: t.config.sftModelPath, parameters: t.actor.namedParameters(), files: files)
+    }
+
     static func save(_ t: PPOTrainer, to dir: URL) throws {
         try ModelDirectory.save(t.actor, to: dir.appendingPathComponent("actor").path, companionsFrom: t.tokenizerDirectory)
         try ModelDirectory.save(t.critic, to: dir.appendingPathComponent("critic").path)

@@ -67,6 +67,8 @@ public struct PPOConfig: Decodable, Sendable {
     public var maxPromptLength = 256
     /// Checkpoints kept.
     public var saveTotalLimit = 2
+    /// Allows a fresh run in a non-empty output_dir (files the run does not write are kept).
+    public var overwriteOutputDir = false
     /// KL-penalty objective (policy_loss "kl_penalty"): initial beta_pen and its KL target.
     public var klPenaltyBeta: Float = 1
     public var klPenaltyTarget: Float = 0.01
@@ -113,6 +115,7 @@ public struct PPOConfig: Decodable, Sendable {
         case entropyCoef = "entropy_coef", missingEOSPenalty = "missing_eos_penalty", maxGradNorm = "max_grad_norm"
         case saveSteps = "save_steps", loggingSteps = "logging_steps"
         case rewardClip = "reward_clip", normalizeReward = "normalize_reward", maxPromptLength = "max_prompt_length"
+        case overwriteOutputDir = "overwrite_output_dir"
         case saveTotalLimit = "save_total_limit", klPenaltyBeta = "kl_penalty_beta", klPenaltyTarget = "kl_penalty_target"
     }
 
@@ -155,6 +158,7 @@ public struct PPOConfig: Decodable, Sendable {
         normalizeReward = try c.decode(.normalizeReward, default: d.normalizeReward)
         maxPromptLength = try c.decode(.maxPromptLength, default: d.maxPromptLength)
         saveTotalLimit = try c.decode(.saveTotalLimit, default: d.saveTotalLimit)
+        overwriteOutputDir = try c.decode(.overwriteOutputDir, default: d.overwriteOutputDir)
         klPenaltyBeta = try c.decode(.klPenaltyBeta, default: d.klPenaltyBeta)
         klPenaltyTarget = try c.decode(.klPenaltyTarget, default: d.klPenaltyTarget)
     }
@@ -177,6 +181,7 @@ public struct PPOConfig: Decodable, Sendable {
         if rolloutBatchSize % miniBatchSize != 0 {
             throw bad(.miniBatchSize, "rollout_batch_size \(rolloutBatchSize) must be a multiple of mini_batch_size \(miniBatchSize)")
         }
+        if outputDir.isEmpty { throw bad(.outputDir, "is empty; expected the path of a folder for checkpoints, metrics and the model") }
         if totalEpisodes < 1 { throw bad(.totalEpisodes, "must be >= 1") }
         if maxGenLen < 1 { throw bad(.maxGenLen, "must be >= 1") }
         if !(lrActor > 0) { throw bad(.lrActor, "must be > 0") }

@@ -2,7 +2,9 @@
 //   1. sample micro-batches in seeded epochs  2. loss + backward, accumulated
 //   3. clip, AdamW step on the schedule  4. log, evaluate, checkpoint on their cadences.
 // Checkpoints hold the model, the optimizer moments and the trainer state (step, data
-// position, metric history), so `resume` continues exactly where the run stopped.
+// position, metric history), so `resume` continues exactly where the run stopped; the output
+// folder is a `RunDirectory`.
+// The final model is published at the top of output_dir, as transformers' Trainer saves it.
 import Data
 import Foundation
 import Models
@@ -26,22 +28,25 @@ public protocol TrainingTask: AnyObject {
     func loadModel(from directory: URL) throws
     /// Training-only randomness (dropout) for the next micro-batch; nil switches it off.
     func setTrainingRNG(_ rng: Philox?)
+    /// What `run.json` records so a resume with another model, data or settings is refused.
+    func runIdentityFields() -> [String: String]
 }
 
 extension TrainingTask {
     public func setTrainingRNG(_ rng: Philox?) {}
+    public func runIdentityFields() -> [String: String] { [:] }
 }
 
 extension TrainingTask {
-    /// Runs the loop over `trainCount` examples, then writes the final model to
-    /// `<output_dir>/final` once every step has run.
+    /// Runs the loop over `trainCount` examples, then publishes the final model at the top of
+    /// `<output_dir>` (each file atomic, weights last) once every step has run.
     public func runTraining(args: TrainingArguments, trainCount: Int, resume: Bool, stopAfter: Int?,
                             log: @escaping (String) -> Void, progress: ProgressReporter?) throws -> TrainingSummary {
         let loop = TrainingLoop(task: self, args: args, trainIndices: Array(0..<trainCount), log: log)
         loop.progress = progress
         let summary = try loop.run(resume: resume, stopAfter: stopAfter)
         if summary.steps >= loop.totalSteps {
-            try saveModel(to: URL(fileURLWithPath: args.outputDir).appendingPathComponent("final"))
+            try DirectoryPublish.publish(into: URL(fileURLWithPath: args.outputDir), pausePoint: "final-swap") { try saveModel(to: $0) }
         }
         return summary
     }
@@ -74,9 +79,9 @@ public final class TrainingLoop<Task: TrainingTask> {
 
     /// Runs to `totalSteps` (or stops after `stopAfter` steps, for tests of resumption).
     public func run(resume: Bool = false, stopAfter: Int? = nil) throws -> TrainingSummary {
-        let out = URL(fileURLWithPath: args.outputDir)
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        let store = CheckpointStore(root: out)
+        let run = try RunDirectory.open(args.outputDir, identity: RunIdentity(fields: task.runIdentityFields()),
+                                        overwrite: args.overwriteOutputDir, resume: resume, log: log)
+        let out = run.url
         let named = task.parameters
         let params = named.map(\.1)
         // transformers' Trainer: no weight decay on biases and normalisation weights.
@@ -87,7 +92,7 @@ public final class TrainingLoop<Task: TrainingTask> {
         var step = 0
         var history: [MetricsRecord] = []
 
-        if resume, let ckpt = try store.latestComplete() {
+        if resume, let ckpt = try run.latestCheckpoint() {
             let state = try TrainerState.load(from: ckpt.url)
             try task.loadModel(from: ckpt.url.appendingPathComponent("model"))
             try OptimizerCheckpoint.load(optimizer, names: named.map(\.0), from: ckpt.url, state: state)
@@ -99,8 +104,10 @@ public final class TrainingLoop<Task: TrainingTask> {
             history = state.metricsHistory
             log("resumed from \(ckpt.url.path) at step \(step)")
         } else if resume {
-            log("no complete checkpoint in \(out.path): starting from step 0")
+            log("no complete checkpoint of this run in \(out.path): starting from step 0")
         }
+        // Lines past the resumed step are rewritten by this run (a new run keeps none).
+        try run.cutJSONL("metrics.jsonl", key: "step", through: step)
 
         let sinks = MetricsFanout([try JSONLMetricsWriter(url: out.appendingPathComponent("metrics.jsonl")),
                                    try TensorBoardWriter(directory: out.appendingPathComponent("tensorboard"))])
@@ -157,14 +164,14 @@ public final class TrainingLoop<Task: TrainingTask> {
             if args.saveSteps > 0 && step % args.saveSteps == 0 && step < totalSteps {
                 let state = TrainerState(step: step, epoch: sampler.position.epoch,
                                          dataPosition: try OpaqueCodable(sampler.position), metricsHistory: history)
-                _ = try store.write(step: step) { dir in
+                _ = try run.writeCheckpoint(step: step) { dir in
                     try task.saveModel(to: dir.appendingPathComponent("model"))
                     try OptimizerCheckpoint.save(optimizer, names: named.map(\.0), to: dir)
                     var s = state
                     s.extra["optimizer_steps"] = try OpaqueCodable(optimizer.steps)
                     try s.save(in: dir)
                 }
-                _ = try store.prune(keepLast: args.saveTotalLimit)
+                _ = try run.prune(keepLast: args.saveTotalLimit)
             }
         }
         progress?.finish()
