@@ -1,6 +1,6 @@
 // Regression tests for the run-folder hardening: what a run may delete or replace, where
-// the final model lands, resume refusing another run's checkpoints, and error messages that
-// name the path. Each test failed on the code before the fix.
+// the final model lands, resume refusing another run's checkpoints, non-finite training,
+// and error messages that name the path. Each test failed on the code before the fix.
 // The kill -9 tests live in KillTests.swift.
 import Foundation
 import Models
@@ -159,6 +159,36 @@ func metricSteps(_ dir: String) throws -> [Int] {
         #expect(performing: { try sftConfig(["output_dir="]).validate(file: "c.json") }, throws: { "\($0)".contains("output_dir") })
         #expect(performing: { try ppoConfig(["prompt_data=[\"a\"]", "output_dir="]).validate(file: "c.json") },
                 throws: { "\($0)".contains("output_dir") })
+    }
+
+    // MARK: - Non-finite training
+
+    @Test(arguments: ["max_grad_norm=0", "max_grad_norm=1"])
+    func aNonFiniteLossStopsNamingTheStepAndKeepsTheLastGoodCheckpoint(clip: String) throws {
+        let dir = runDir("nan")
+        // A learning rate of 1e30 sends weights to ~1e30 after step 1; step 2's gradients overflow.
+        let trainer = try SFTTrainer(config: try sftConfig(["output_dir=\(dir)", "batch_size=1", "max_steps=5", "save_steps=1",
+                                                            "learning_rate=1e30", "lr_scheduler_type=constant", clip]))
+        #expect(performing: { _ = try trainer.train() },
+                throws: { "\($0)".contains("step 2") && "\($0)".contains("non-finite") && "\($0)".contains(dir + "/checkpoint-1") })
+        let last = try #require(try CheckpointStore(root: URL(fileURLWithPath: dir)).latestComplete())
+        #expect(last.step == 1)
+        let weights = try SafeTensorsFile(path: last.url.appendingPathComponent("model/model.safetensors").path)
+        for name in weights.names { #expect(try weights.tensor(named: name).scalars.allSatisfy(\.isFinite), "\(name) finite") }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/model.safetensors"), "no final model from a broken run")
+    }
+
+    @Test func aNonFinitePPOIterationStopsNamingTheIteration() throws {
+        let dir = runDir("ppo-nan")
+        let c = try ppoConfig(["output_dir=\(dir)", "prompt_data=[\"one\", \"two\"]", "rollout_batch_size=2", "mini_batch_size=2",
+                               "total_episodes=8", "max_gen_len=2", "ppo_epochs=1", "save_steps=1", "lr_actor=1e30", "lr_critic=1e30",
+                               "reward={\"type\": \"length\", \"target\": 2}"])
+        #expect(performing: { _ = try PPOTrainer(config: c).train() },
+                throws: { "\($0)".contains("iteration") && "\($0)".contains("non-finite") })
+        if let last = try CheckpointStore(root: URL(fileURLWithPath: dir)).latestComplete() {
+            let weights = try SafeTensorsFile(path: last.url.appendingPathComponent("actor/model.safetensors").path)
+            for name in weights.names { #expect(try weights.tensor(named: name).scalars.allSatisfy(\.isFinite), "\(name) finite") }
+        }
     }
 
     // MARK: - Messages

@@ -283,7 +283,8 @@ public final class PPOTrainer {
     // MARK: - The run
 
     /// Runs the remaining iterations in the `RunDirectory` at output_dir, then publishes the actor
-    /// at its top level (the critic in `critic/`).
+    /// at its top level (the critic in `critic/`). A non-finite loss, gradient norm or weight stops
+    /// the run naming the iteration; the last checkpoint stays as it was.
     public func train(resume: Bool = false, stopAfter: Int? = nil, progress: ProgressReporter? = nil) throws -> PPOSummary {
         let run = try RunDirectory.open(config.outputDir, identity: RunIdentity(fields: PPOCheckpoint.identityFields(self)),
                                         overwrite: config.overwriteOutputDir, resume: resume, log: log)
@@ -295,11 +296,19 @@ public final class PPOTrainer {
         // Lines past the resumed iteration are rewritten by this run (a new run keeps none).
         try run.cutJSONL("metrics.jsonl", key: "step", through: iteration)
         try run.cutJSONL("samples.jsonl", key: "iteration", through: iteration)
+        var lastGood = try run.latestCheckpoint()?.url.path
         let sinks = MetricsFanout([try JSONLMetricsWriter(url: out.appendingPathComponent("metrics.jsonl")),
                                    try TensorBoardWriter(directory: out.appendingPathComponent("tensorboard"))])
         let end = min(config.iterations, stopAfter.map { iteration + $0 } ?? config.iterations)
         while iteration < end {
-            let metrics = try step()
+            let metrics: [(String, Double)]
+            do { metrics = try step() } catch let TensorError.nonFinite(op, detail) {
+                throw NonFiniteTrainingError(unit: "iteration", step: iteration + 1, what: "value in \(op) (\(detail))",
+                                             lastGood: lastGood)
+            }
+            for (k, v) in metrics where PPOCheckpoint.mustBeFinite.contains(k) && !v.isFinite {
+                throw NonFiniteTrainingError(unit: "iteration", step: iteration, what: "\(k) = \(v)", lastGood: lastGood)
+            }
             let record = MetricsRecord(step: iteration, scalars: metrics.map { MetricsRecord.Scalar($0.0, $0.1) })
             history.append(record)
             if iteration % config.loggingSteps == 0 || iteration == end {
@@ -308,12 +317,18 @@ public final class PPOTrainer {
                 progress?.update(iteration, metrics: KeyValuePairs(dictionaryLiteral: ("score", get("ppo/score_mean")), ("kl", get("ppo/kl_mean"))))
             }
             if config.saveSteps > 0 && iteration % config.saveSteps == 0 && iteration < config.iterations {
-                _ = try run.writeCheckpoint(step: iteration) { dir in try PPOCheckpoint.save(self, to: dir) }
+                if let bad = PPOCheckpoint.firstNonFinite(self) {
+                    throw NonFiniteTrainingError(unit: "iteration", step: iteration, what: bad, lastGood: lastGood)
+                }
+                lastGood = try run.writeCheckpoint(step: iteration) { dir in try PPOCheckpoint.save(self, to: dir) }.path
                 _ = try run.prune(keepLast: config.saveTotalLimit)
             }
         }
         progress?.finish()
         if iteration >= config.iterations {
+            if let bad = PPOCheckpoint.firstNonFinite(self) {
+                throw NonFiniteTrainingError(unit: "iteration", step: iteration, what: bad, lastGood: lastGood)
+            }
             try DirectoryPublish.publish(into: out, pausePoint: "final-swap") {
                 try ModelDirectory.save(actor, to: $0.path, companionsFrom: tokenizerDirectory)
             }

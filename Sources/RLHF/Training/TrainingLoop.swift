@@ -3,7 +3,7 @@
 //   3. clip, AdamW step on the schedule  4. log, evaluate, checkpoint on their cadences.
 // Checkpoints hold the model, the optimizer moments and the trainer state (step, data
 // position, metric history), so `resume` continues exactly where the run stopped; the output
-// folder is a `RunDirectory`.
+// folder is a `RunDirectory`, and a non-finite loss, gradient or weight stops the run.
 // The final model is published at the top of output_dir, as transformers' Trainer saves it.
 import Data
 import Foundation
@@ -46,6 +46,9 @@ extension TrainingTask {
         loop.progress = progress
         let summary = try loop.run(resume: resume, stopAfter: stopAfter)
         if summary.steps >= loop.totalSteps {
+            if let bad = FiniteCheck.firstNonFinite(parameters.map { ("weights \($0.0)", $0.1.value) }) {
+                throw NonFiniteTrainingError(unit: "step", step: summary.steps, what: bad, lastGood: loop.lastGoodCheckpoint)
+            }
             try DirectoryPublish.publish(into: URL(fileURLWithPath: args.outputDir), pausePoint: "final-swap") { try saveModel(to: $0) }
         }
         return summary
@@ -65,6 +68,8 @@ public final class TrainingLoop<Task: TrainingTask> {
     /// Progress and notices (the library never prints).
     public var log: (String) -> Void
     public var progress: ProgressReporter?
+    /// The newest complete checkpoint of this run, for error messages.
+    var lastGoodCheckpoint: String?
 
     public init(task: Task, args: TrainingArguments, trainIndices: [Int], log: @escaping (String) -> Void = { _ in }) {
         self.task = task; self.args = args; self.trainIndices = trainIndices; self.log = log
@@ -106,6 +111,7 @@ public final class TrainingLoop<Task: TrainingTask> {
         } else if resume {
             log("no complete checkpoint of this run in \(out.path): starting from step 0")
         }
+        lastGoodCheckpoint = try run.latestCheckpoint()?.url.path
         // Lines past the resumed step are rewritten by this run (a new run keeps none).
         try run.cutJSONL("metrics.jsonl", key: "step", through: step)
 
@@ -116,24 +122,42 @@ public final class TrainingLoop<Task: TrainingTask> {
         var windowTokens = 0, windowStart = Date()
 
         while step < end {
+            // A NaN or infinity in the loss or the gradients stops the run before the optimizer
+            // step would poison the weights; the last checkpoint stays as it was.
+            func stop(_ what: String) -> NonFiniteTrainingError {
+                NonFiniteTrainingError(unit: "step", step: step + 1, what: what, lastGood: lastGoodCheckpoint)
+            }
             // 1-2. Micro-batches, each loss scaled so the accumulated gradient is the mean.
             var stepMetrics: [String: Double] = [:]
-            for micro in 0..<args.gradientAccumulationSteps {
-                let (indices, _) = sampler.next()
-                let batch = try task.batch(indices)
-                // Dropout masks are a function of (seed, step, micro-batch): resumes repeat them.
-                task.setTrainingRNG(Philox(seed: args.seed, stream: UInt64(step) &* 4096 &+ UInt64(micro) &+ 1))
-                defer { task.setTrainingRNG(nil) }
-                let tape = Tape()
-                let (loss, metrics, tokens) = try tape.record { try task.loss(batch) }
-                let scaled = try tape.record { loss.scaled(by: 1 / Float(args.gradientAccumulationSteps)) }
-                try tape.backward(scaled)
-                stepMetrics["train/loss", default: 0] += Double(loss.value.item) / Double(args.gradientAccumulationSteps)
-                for (k, v) in metrics { stepMetrics[k, default: 0] += v / Double(args.gradientAccumulationSteps) }
-                windowTokens += tokens
+            var norm = Float.nan
+            do {
+                for micro in 0..<args.gradientAccumulationSteps {
+                    let (indices, _) = sampler.next()
+                    let batch = try task.batch(indices)
+                    // Dropout masks are a function of (seed, step, micro-batch): resumes repeat them.
+                    task.setTrainingRNG(Philox(seed: args.seed, stream: UInt64(step) &* 4096 &+ UInt64(micro) &+ 1))
+                    defer { task.setTrainingRNG(nil) }
+                    let tape = Tape()
+                    let (loss, metrics, tokens) = try tape.record { try task.loss(batch) }
+                    let scaled = try tape.record { loss.scaled(by: 1 / Float(args.gradientAccumulationSteps)) }
+                    try tape.backward(scaled)
+                    stepMetrics["train/loss", default: 0] += Double(loss.value.item) / Double(args.gradientAccumulationSteps)
+                    for (k, v) in metrics { stepMetrics[k, default: 0] += v / Double(args.gradientAccumulationSteps) }
+                    windowTokens += tokens
+                }
+                // 3. Clip and step (losses and clipGradNorm throw on NaN/Inf themselves; the checks
+                // here cover what they leave: an unclipped gradient).
+                let loss = stepMetrics["train/loss"] ?? 0
+                guard loss.isFinite else { throw stop("train/loss = \(loss)") }
+                if args.maxGradNorm > 0 {
+                    norm = try clipGradNorm(params, maxNorm: args.maxGradNorm)
+                    guard norm.isFinite else { throw stop("train/grad_norm = \(norm)") }
+                } else if let bad = FiniteCheck.firstNonFinite(FiniteCheck.gradients(named)) {
+                    throw stop(bad)
+                }
+            } catch let TensorError.nonFinite(op, detail) {
+                throw stop("value in \(op) (\(detail))")
             }
-            // 3. Clip and step.
-            let norm = args.maxGradNorm > 0 ? try clipGradNorm(params, maxNorm: args.maxGradNorm) : Float.nan
             let multiplier = schedule.multiplier(step: step)
             optimizer.step(lrMultiplier: multiplier)
             for p in params { p.zeroGrad() }
@@ -162,15 +186,19 @@ public final class TrainingLoop<Task: TrainingTask> {
                 progress?.update(step, metrics: KeyValuePairs(dictionaryLiteral: ("loss", stepMetrics["train/loss"] ?? .nan)))
             }
             if args.saveSteps > 0 && step % args.saveSteps == 0 && step < totalSteps {
+                if let bad = FiniteCheck.firstNonFinite(FiniteCheck.state(named, optimizer: optimizer)) {
+                    throw NonFiniteTrainingError(unit: "step", step: step, what: bad, lastGood: lastGoodCheckpoint)
+                }
                 let state = TrainerState(step: step, epoch: sampler.position.epoch,
                                          dataPosition: try OpaqueCodable(sampler.position), metricsHistory: history)
-                _ = try run.writeCheckpoint(step: step) { dir in
+                let written = try run.writeCheckpoint(step: step) { dir in
                     try task.saveModel(to: dir.appendingPathComponent("model"))
                     try OptimizerCheckpoint.save(optimizer, names: named.map(\.0), to: dir)
                     var s = state
                     s.extra["optimizer_steps"] = try OpaqueCodable(optimizer.steps)
                     try s.save(in: dir)
                 }
+                lastGoodCheckpoint = written.path
                 _ = try run.prune(keepLast: args.saveTotalLimit)
             }
         }
