@@ -9,9 +9,13 @@ import RunKit
 import SafeTensors
 import Testing
 
-/// The `rlhf` binary `swift build -c release` puts next to the test bundle.
+/// The `rlhf` binary of this build: SwiftPM puts it next to the test runner
+/// (.build/<triple>/<configuration>/); else the release build of this checkout.
 func rlhfBinary() -> String {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    let sibling = runner.deletingLastPathComponent().appendingPathComponent("rlhf").path
+    if FileManager.default.isExecutableFile(atPath: sibling) { return sibling }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent(".build/release/rlhf").path
 }
 
