@@ -1,8 +1,9 @@
 // `CheckpointStore`: the `checkpoint-<step>` directories of a run. A checkpoint is written
 // into a hidden temp directory in the same parent, fsynced, marked `complete` last, then
 // renamed into place, so a crash never leaves a directory that `latestComplete()` would
-// resume from. What goes inside (weights, optimizer state, `TrainerState`) is the caller's
-// closure. Leaves out remote storage and "keep the best" policies.
+// resume from. The marker may name the run that wrote it, so a run resumes from and prunes only
+// its own checkpoints. What goes inside (weights, optimizer state, `TrainerState`) is the
+// caller's closure. Leaves out remote storage and "keep the best" policies.
 import Foundation
 
 public struct CheckpointInfo: Equatable, Sendable {
@@ -10,6 +11,8 @@ public struct CheckpointInfo: Equatable, Sendable {
     public var url: URL
     /// The `complete` marker is present: the checkpoint was fully written.
     public var isComplete: Bool
+    /// The run id in the marker (nil for markers written without one).
+    public var runID: String?
 }
 
 public struct CheckpointStore: Sendable {
@@ -27,10 +30,11 @@ public struct CheckpointStore: Sendable {
 
     /// Writes checkpoint `step`: `contents` fills a fresh temp directory (its argument), then
     /// the marker is added, everything fsynced and the directory renamed to
-    /// `checkpoint-<step>` (replacing an existing one of that step). If `contents` throws,
-    /// the temp directory is removed and nothing else changes.
+    /// `checkpoint-<step>` (replacing an existing one of that step in one exchange where the
+    /// system offers it). `runID` is recorded in the marker. If `contents` throws, the temp
+    /// directory is removed and nothing else changes.
     @discardableResult
-    public func write(step: Int, _ contents: (URL) throws -> Void) throws -> URL {
+    public func write(step: Int, runID: String? = nil, _ contents: (URL) throws -> Void) throws -> URL {
         precondition(step >= 0, "checkpoint step must be >= 0")
         let fm = FileManager.default
         try fm.createDirectory(at: root, withIntermediateDirectories: true)
@@ -39,8 +43,11 @@ public struct CheckpointStore: Sendable {
         try fm.createDirectory(at: temp, withIntermediateDirectories: false)
         do {
             try contents(temp)
-            let marker = "{\"step\": \(step), \"time\": \(Date().timeIntervalSince1970)}\n"
-            try Foundation.Data(marker.utf8).write(to: temp.appendingPathComponent(Self.completeMarker))
+            TestHook.pause("checkpoint-write", step: step)
+            var marker: [String: Any] = ["step": step, "time": Date().timeIntervalSince1970]
+            if let runID { marker["run_id"] = runID }
+            try JSONSerialization.data(withJSONObject: marker, options: [.sortedKeys])
+                .write(to: temp.appendingPathComponent(Self.completeMarker))
             try FileSync.syncTree(temp)
         } catch {
             try? fm.removeItem(at: temp)
@@ -48,10 +55,16 @@ public struct CheckpointStore: Sendable {
         }
         let final = url(step: step)
         if fm.fileExists(atPath: final.path) {
-            let old = root.appendingPathComponent("\(Self.oldPrefix)\(step)-\(tag)")
-            try FileSync.rename(final, to: old)
-            try FileSync.rename(temp, to: final)
-            try? fm.removeItem(at: old)
+            if try FileSync.exchange(temp, final) {
+                try? fm.removeItem(at: temp)
+            } else {
+                // Two renames: a crash between them leaves `.old-checkpoint-*`, which
+                // `removeLeftovers` clears and `latestComplete` never reads.
+                let old = root.appendingPathComponent("\(Self.oldPrefix)\(step)-\(tag)")
+                try FileSync.rename(final, to: old)
+                try FileSync.rename(temp, to: final)
+                try? fm.removeItem(at: old)
+            }
         } else {
             try FileSync.rename(temp, to: final)
         }
@@ -71,30 +84,40 @@ public struct CheckpointStore: Sendable {
             let dir = root.appendingPathComponent(name)
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else { continue }
-            let complete = fm.fileExists(atPath: dir.appendingPathComponent(Self.completeMarker).path)
-            out.append(CheckpointInfo(step: step, url: dir, isComplete: complete))
+            let marker = fm.contents(atPath: dir.appendingPathComponent(Self.completeMarker).path)
+            let runID = marker.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["run_id"] as? String
+            out.append(CheckpointInfo(step: step, url: dir, isComplete: marker != nil, runID: runID))
         }
         return out.sorted { $0.step < $1.step }
     }
 
-    /// The highest-step checkpoint whose `complete` marker exists: what `--resume` loads.
-    public func latestComplete() throws -> CheckpointInfo? {
-        try list().last { $0.isComplete }
+    /// The highest-step checkpoint whose `complete` marker exists (and names `runID`, when
+    /// given): what `--resume` loads.
+    public func latestComplete(runID: String? = nil) throws -> CheckpointInfo? {
+        try list().last { $0.isComplete && (runID == nil || $0.runID == runID) }
     }
 
-    /// Deletes complete checkpoints except the newest `keepLast`, and leftovers of
-    /// interrupted writes (hidden temp directories). Incomplete `checkpoint-*` directories
-    /// are left alone (we never create them; something else may be writing). Returns what
-    /// was removed.
+    /// Deletes complete checkpoints except the newest `keepLast` (only those of `runID`, when
+    /// given: another run's are not ours to delete), and leftovers of interrupted writes
+    /// (hidden temp directories). Incomplete `checkpoint-*` directories are left alone (we
+    /// never create them; something else may be writing). Returns what was removed.
     @discardableResult
-    public func prune(keepLast: Int) throws -> [URL] {
+    public func prune(keepLast: Int, runID: String? = nil) throws -> [URL] {
         precondition(keepLast >= 1, "keepLast must be >= 1")
         let fm = FileManager.default
         var removed: [URL] = []
-        for c in try list().filter(\.isComplete).dropLast(keepLast) {
+        for c in try list().filter({ $0.isComplete && (runID == nil || $0.runID == runID) }).dropLast(keepLast) {
             try fm.removeItem(at: c.url)
             removed.append(c.url)
         }
+        return removed + (try removeLeftovers())
+    }
+
+    /// Deletes the hidden temp and old directories interrupted writes leave. Returns them.
+    @discardableResult
+    public func removeLeftovers() throws -> [URL] {
+        let fm = FileManager.default
+        var removed: [URL] = []
         for name in (try? fm.contentsOfDirectory(atPath: root.path)) ?? []
         where name.hasPrefix(Self.tempPrefix) || name.hasPrefix(Self.oldPrefix) {
             let u = root.appendingPathComponent(name)

@@ -35,7 +35,7 @@ public struct TrainerState: Codable, Equatable, Sendable {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        try e.encode(self).write(to: directory.appendingPathComponent(Self.fileName), options: .atomic)
+        try FileSync.writeAtomically(try e.encode(self), to: directory.appendingPathComponent(Self.fileName))
     }
 
     /// Reads `trainer_state.json` from a checkpoint directory.
@@ -43,10 +43,16 @@ public struct TrainerState: Codable, Equatable, Sendable {
         let url = directory.appendingPathComponent(fileName)
         let data: Foundation.Data
         do { data = try Foundation.Data(contentsOf: url) } catch {
-            throw ConfigError.io(file: "\(directory.lastPathComponent)/\(fileName)", message: "cannot read trainer state (\(error.localizedDescription))")
+            throw ConfigError.io(file: url.path, message: "cannot read the trainer state (\(error.localizedDescription)); "
+                                 + "expected the file a checkpoint write leaves")
         }
         let d = JSONDecoder()
         d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return try d.decode(TrainerState.self, from: data)
+        do {
+            return try d.decode(TrainerState.self, from: data)
+        } catch {
+            throw ConfigError.io(file: url.path, message: "not a valid trainer state (\(describe(error))); expected a JSON object with "
+                                 + "step, epoch, rng, metrics_history and extra as a checkpoint write leaves it")
+        }
     }
 }

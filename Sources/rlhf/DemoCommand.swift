@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import RLHF
+import RunKit
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "demo",
@@ -12,6 +13,10 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         guard let b = DemoConfig.Budget(rawValue: budget) else { throw ValidationError("--budget must be small or full") }
+        // Each stage is a fresh run in DIR/<stage>: refuse a used DIR now, not minutes later.
+        do { try RunDirectory.check(out, field: "--out", overwrite: false, resume: false) } catch let e as RunDirectoryError {
+            throw ValidationError("\(e.path): --out must be a new or empty folder (the demo starts every stage afresh); choose another")
+        }
         let result = try DemoRunner(config: DemoConfig(budget: b, outputDir: out), log: stderrLine).run()
         print("rm_heldout_accuracy: \(String(format: "%.3f", result.rmHeldOutAccuracy))")
         print("heldout_score_sft: \(String(format: "%.3f", result.sft.meanScore))")

@@ -10,8 +10,10 @@ struct PPOCommand: ParsableCommand {
     @OptionGroup var options: TrainOptions
 
     func run() throws {
-        let config = try ConfigFile.load(PPOConfig.self, path: options.config, overrides: options.overrides)
+        let config = try ConfigFile.load(PPOConfig.self, path: options.config, overrides: options.allOverrides)
         try config.validate(file: options.config ?? "(flags)")
+        // Before the four models load: a bad output path is reported in seconds.
+        try RunDirectory.check(config.outputDir, overwrite: config.overwriteOutputDir, resume: options.resume)
         let trainer = try PPOTrainer(config: config, log: stderrLine)
         let summary = try trainer.train(resume: options.resume,
                                         progress: .standardError(total: config.iterations, label: "ppo", unit: "iter"))
@@ -20,6 +22,6 @@ struct PPOCommand: ParsableCommand {
                 print("\(s.name): \(String(format: "%.4f", s.value))")
             }
         }
-        print("model: \(config.outputDir)/final")
+        print("model: \(config.outputDir)")
     }
 }

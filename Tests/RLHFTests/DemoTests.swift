@@ -19,7 +19,7 @@ import Testing
         let lines = try String(contentsOfFile: r.samplesPath, encoding: .utf8).split(separator: "\n")
         let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
         #expect(Set(first.keys) == ["prompt", "sft_response", "ppo_response", "sft_score", "ppo_score"])
-        for stage in ["sft/final", "rm/final", "ppo/final", "tokenizer"] {
+        for stage in ["sft/model.safetensors", "rm/model.safetensors", "ppo/model.safetensors", "tokenizer"] {
             #expect(FileManager.default.fileExists(atPath: dir + "/" + stage), "\(stage) written")
         }
     }

@@ -100,16 +100,16 @@ func ppoConfig(_ overrides: [String]) throws -> PPOConfig {
          "ppo_epochs": 4, "mini_batch_size": 2, "rollout_batch_size": 2, "total_episodes": 100, "lr_actor": 1e-5,
          "lr_critic": 5e-5, "gamma": 0.99, "lambda": 0.95, "clip_ratio": 0.2, "kl_coef": 0.02, "vf_coef": 0.1, "max_gen_len": 50}
         """
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try json.write(toFile: dir + "/ppo_config.json", atomically: true, encoding: .utf8)
-        let c = try ConfigFile.load(PPOConfig.self, path: dir + "/ppo_config.json", overrides: [])
+        // The config file sits beside output_dir: a fresh run wants an empty output folder.
+        try json.write(toFile: dir + "-ppo_config.json", atomically: true, encoding: .utf8)
+        let c = try ConfigFile.load(PPOConfig.self, path: dir + "-ppo_config.json", overrides: [])
         try c.validate(file: "ppo_config.json")
         var warned = false
         let trainer = try PPOTrainer(config: c) { if $0.contains("UNTRAINED") { warned = true } }
         #expect(warned)
         let summary = try trainer.train()
         #expect(summary.iterations == 50)
-        #expect(FileManager.default.fileExists(atPath: dir + "/final/model.safetensors"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/model.safetensors"))
         #expect(FileManager.default.fileExists(atPath: dir + "/critic/model.safetensors"))
     }
 

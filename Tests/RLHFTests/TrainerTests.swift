@@ -150,8 +150,8 @@ func sftConfig(_ overrides: [String]) throws -> SFTConfig {
         let summary = try trainer.train()
         let after = summary.finalEval.first { $0.0 == "eval/loss" }!.1
         #expect(after < before * 0.5, "eval loss \(before) -> \(after)")
-        #expect(FileManager.default.fileExists(atPath: dir + "/run/final/model.safetensors"))
-        #expect(FileManager.default.fileExists(atPath: dir + "/run/final/tokenizer.json"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/run/model.safetensors"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/run/tokenizer.json"))
     }
 
     @Test func tinyRewardRunLearnsALearnablePreference() throws {
@@ -171,7 +171,7 @@ func sftConfig(_ overrides: [String]) throws -> SFTConfig {
         let summary = try trainer.train()
         let acc = summary.finalEval.first { $0.0 == "eval/accuracy" }!.1
         #expect(acc >= 0.9, "held-out pairwise accuracy \(acc)")
-        let (reloaded, fresh) = try ModelDirectory.loadScalarHead(dir + "/run/final")
+        let (reloaded, fresh) = try ModelDirectory.loadScalarHead(dir + "/run")
         #expect(!fresh && reloaded.score.weight.value.scalars == trainer.model.score.weight.value.scalars)
     }
 

@@ -125,6 +125,10 @@ public enum ModelDirectory {
         let target = URL(fileURLWithPath: dir).standardizedFileURL
         let parent = target.deletingLastPathComponent()
         let tmp = parent.appendingPathComponent(".\(target.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: target.path, isDirectory: &isDir), !isDir.boolValue {
+            throw .io(path: dir, detail: "exists and is a file; expected a model directory to replace, or a new path")
+        }
         do {
             try fm.createDirectory(at: parent, withIntermediateDirectories: true)
             try fm.createDirectory(at: tmp, withIntermediateDirectories: false)

@@ -29,6 +29,7 @@ public final class DPOTrainer: TrainingTask {
 
     public init(config: DPOConfig, log: (String) -> Void = { _ in }) throws {
         self.config = config
+        try RunDirectory.checkLocation(config.training.outputDir)
         let bundle = try ModelBundle(directory: config.data.modelPath, tokenizerDirectory: config.data.tokenizerPath)
         model = bundle.model
         tokenizer = bundle.tokenizer
@@ -131,6 +132,13 @@ public final class DPOTrainer: TrainingTask {
     public func loadModel(from directory: URL) throws {
         let loaded = try ModelDirectory.loadCausalLM(directory.path)
         for ((_, p), (_, q)) in zip(model.namedParameters(), loaded.namedParameters()) { p.value = q.value }
+    }
+
+    public func runIdentityFields() -> [String: String] {
+        var files = ["train_file": config.data.trainFile]
+        if let e = config.data.evalFile { files["eval_file"] = e }
+        if let r = config.refModelPath { files["ref_model_config"] = (r as NSString).appendingPathComponent("config.json") }
+        return TrainerIdentity.fields(settings: config, model: config.data.modelPath, parameters: parameters, files: files)
     }
 
     public func train(resume: Bool = false, stopAfter: Int? = nil, log: @escaping (String) -> Void = { _ in },

@@ -94,7 +94,7 @@ public final class DemoRunner {
         let before = try sftTrainer.evaluate().first { $0.0 == "eval/loss" }?.1 ?? .nan
         let sftSummary = try sftTrainer.train(log: log, progress: ProgressReporter.standardError(total: config.sftSteps, label: "[3/7] sft", unit: "step"))
         let after = sftSummary.finalEval.first { $0.0 == "eval/loss" }?.1 ?? .nan
-        log("[3/7] sft: held-out loss \(fmt(before)) -> \(fmt(after)) (\(path("sft/final")))")
+        log("[3/7] sft: held-out loss \(fmt(before)) -> \(fmt(after)) (\(path("sft")))")
 
         // 4. Reward model: Bradley-Terry over every pair of training snippets in a rated
         //    group whose human ratings differ by >= 2; accuracy over every held-out pair with
@@ -107,7 +107,7 @@ public final class DemoRunner {
         let rmSteps = config.rmSteps(groups: groups.count)
         var rm = RewardConfig()
         rm.minRatingGap = 2
-        rm.data.modelPath = path("sft/final")
+        rm.data.modelPath = path("sft")
         rm.data.trainFile = try writeJSONL(ratedRows(groups), "rm_train.jsonl")
         rm.data.evalFile = try writeJSONL(ratedRows(evalGroups), "rm_eval.jsonl")
         rm.data.maxLength = config.context
@@ -125,15 +125,15 @@ public final class DemoRunner {
         let rmTrainer = try RewardTrainer(config: rm, log: log)
         let rmSummary = try rmTrainer.train(log: log, progress: ProgressReporter.standardError(total: rmSteps, label: "[4/7] reward", unit: "step"))
         let (accuracy, heldOutPairs) = try allPairsAccuracy(rmTrainer.model, tokenizer: tokenizer, snippets: data.heldOut, eos: Int32(eos))
-        log("[4/7] reward model: held-out pairwise accuracy \(fmt(accuracy)) over \(heldOutPairs) pairs (\(path("rm/final")))")
+        log("[4/7] reward model: held-out pairwise accuracy \(fmt(accuracy)) over \(heldOutPairs) pairs (\(path("rm")))")
 
         // 5. PPO: prompts are the first words of held-out snippets (the evaluation prompts
         //    are kept apart from the training prompts).
         let evalSnippets = Array(data.heldOut.suffix(config.evalPrompts))
         let trainPrompts = data.heldOut.dropLast(config.evalPrompts).map { DemoData.prompt($0, words: config.promptWords) }
         var ppo = PPOConfig()
-        ppo.sftModelPath = path("sft/final")
-        ppo.rewardModelPath = path("rm/final")
+        ppo.sftModelPath = path("sft")
+        ppo.rewardModelPath = path("rm")
         ppo.outputDir = path("ppo")
         ppo.promptData = .file(try writeJSONL(trainPrompts.map { ["prompt": $0] }, "ppo_prompts.jsonl"))
         ppo.rolloutBatchSize = config.ppoRollout
@@ -155,10 +155,10 @@ public final class DemoRunner {
         try ppo.validate(file: "demo")
         let ppoTrainer = try PPOTrainer(config: ppo, log: log)
         let ppoSummary = try ppoTrainer.train(progress: ProgressReporter.standardError(total: config.ppoIterations, label: "[5/7] ppo", unit: "iter"))
-        log("[5/7] ppo: \(ppoSummary.iterations) iterations (\(path("ppo/final")))")
+        log("[5/7] ppo: \(ppoSummary.iterations) iterations (\(path("ppo")))")
 
         // 6. Held-out evaluation: the same prompts answered by the SFT and the PPO model.
-        let sftModel = try ModelDirectory.loadCausalLM(path("sft/final"))
+        let sftModel = try ModelDirectory.loadCausalLM(path("sft"))
         let evalPromptIds = evalSnippets.map { tokenizer.encode(DemoData.prompt($0, words: config.promptWords)).map(Int32.init) }
         let reward = ModelReward(model: rmTrainer.model, tokenizer: nil, name: "demo RM")
         let (sftEval, sftRows) = try evaluate(sftModel, reference: sftModel, prompts: evalPromptIds, reward: reward, tokenizer: tokenizer, eos: Int32(eos))

@@ -1,7 +1,8 @@
 // PPOCheckpoint: everything a PPO run needs to continue exactly — actor and critic (HF
 // directories), both AdamW states, the KL controllers, running reward statistics, the data
 // position, the iteration and the metric history. (Sampling seeds derive from the
-// iteration, so no RNG stream needs saving.)
+// iteration, so no RNG stream needs saving.) Also what makes a PPO run the same run on resume
+// (`identityFields`) and the finiteness check before a save.
 import Data
 import Foundation
 import Models
@@ -9,6 +10,27 @@ import RLMath
 import RunKit
 
 enum PPOCheckpoint {
+    /// Metrics whose NaN or infinity means the update already went wrong.
+    static let mustBeFinite: Set<String> = ["ppo/policy_loss", "ppo/value_loss", "ppo/actor_grad_norm", "ppo/critic_grad_norm",
+                                            "ppo/kl_mean"]
+
+    /// Settings that change the result, the SFT model's fingerprint and the prompt file's.
+    static func identityFields(_ t: PPOTrainer) -> [String: String] {
+        var files: [String: String] = [:]
+        if case let .file(path) = t.config.promptData { files["prompt_data"] = path }
+        if let rm = t.config.rewardModelPath { files["reward_model_config"] = (rm as NSString).appendingPathComponent("config.json") }
+        return TrainerIdentity.fields(settings: t.config, model: t.config.sftModelPath, parameters: t.actor.namedParameters(), files: files)
+    }
+
+    /// The first non-finite tensor among actor, critic and both optimizers' moments.
+    static func firstNonFinite(_ t: PPOTrainer) -> String? {
+        var state = FiniteCheck.state(t.actor.namedParameters(), optimizer: t.actorOpt, prefix: "actor.")
+        if let critic = t.critic, let criticOpt = t.criticOpt {
+            state += FiniteCheck.state(critic.namedParameters(), optimizer: criticOpt, prefix: "critic.")
+        }
+        return FiniteCheck.firstNonFinite(state)
+    }
+
     static func save(_ t: PPOTrainer, to dir: URL) throws {
         try ModelDirectory.save(t.actor, to: dir.appendingPathComponent("actor").path, companionsFrom: t.tokenizerDirectory)
         let a = dir.appendingPathComponent("actor_optimizer"), c = dir.appendingPathComponent("critic_optimizer")

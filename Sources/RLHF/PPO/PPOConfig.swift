@@ -109,6 +109,8 @@ public struct PPOConfig: Decodable, Sendable {
     public var maxPromptLength = 256
     /// Checkpoints kept.
     public var saveTotalLimit = 2
+    /// Allows a fresh run in a non-empty output_dir (files the run does not write are kept).
+    public var overwriteOutputDir = false
     /// KL-penalty objective (policy_loss "kl_penalty"): initial beta_pen and its KL target.
     public var klPenaltyBeta: Float = 1
     public var klPenaltyTarget: Float = 0.01
@@ -160,6 +162,7 @@ public struct PPOConfig: Decodable, Sendable {
         case entropyCoef = "entropy_coef", missingEOSPenalty = "missing_eos_penalty", maxGradNorm = "max_grad_norm"
         case saveSteps = "save_steps", loggingSteps = "logging_steps"
         case rewardClip = "reward_clip", normalizeReward = "normalize_reward", maxPromptLength = "max_prompt_length"
+        case overwriteOutputDir = "overwrite_output_dir"
         case saveTotalLimit = "save_total_limit", klPenaltyBeta = "kl_penalty_beta", klPenaltyTarget = "kl_penalty_target"
         case advantageEstimator = "advantage_estimator", numGenerations = "num_generations", scaleRewards = "scale_rewards"
         case beta, epsilonHigh = "epsilon_high", lossType = "loss_type"
@@ -205,6 +208,7 @@ public struct PPOConfig: Decodable, Sendable {
         normalizeReward = try c.decode(.normalizeReward, default: d.normalizeReward)
         maxPromptLength = try c.decode(.maxPromptLength, default: d.maxPromptLength)
         saveTotalLimit = try c.decode(.saveTotalLimit, default: d.saveTotalLimit)
+        overwriteOutputDir = try c.decode(.overwriteOutputDir, default: d.overwriteOutputDir)
         klPenaltyBeta = try c.decode(.klPenaltyBeta, default: d.klPenaltyBeta)
         klPenaltyTarget = try c.decode(.klPenaltyTarget, default: d.klPenaltyTarget)
         advantageEstimator = try c.decode(.advantageEstimator, default: d.advantageEstimator)
@@ -248,6 +252,7 @@ public struct PPOConfig: Decodable, Sendable {
         if policyLoss == .klPenalty && (epsilonHigh != nil || beta != 0 || lossType != .tokenMean) {
             throw bad(.policyLoss, "kl_penalty takes no epsilon_high, beta or loss_type (they shape the clipped objective)")
         }
+        if outputDir.isEmpty { throw bad(.outputDir, "is empty; expected the path of a folder for checkpoints, metrics and the model") }
         if totalEpisodes < 1 { throw bad(.totalEpisodes, "must be >= 1") }
         if maxGenLen < 1 { throw bad(.maxGenLen, "must be >= 1") }
         if !(lrActor > 0) { throw bad(.lrActor, "must be > 0") }

@@ -362,19 +362,33 @@ public final class PPOTrainer {
 
     // MARK: - The run
 
+    /// Runs the remaining iterations in the `RunDirectory` at output_dir, then publishes the actor
+    /// at its top level (the critic in `critic/`). A non-finite loss, gradient norm or weight stops
+    /// the run naming the iteration; the last checkpoint stays as it was.
     public func train(resume: Bool = false, stopAfter: Int? = nil, progress: ProgressReporter? = nil) throws -> PPOSummary {
-        let out = URL(fileURLWithPath: config.outputDir)
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        let store = CheckpointStore(root: out)
-        if resume, let ckpt = try store.latestComplete() {
+        let run = try RunDirectory.open(config.outputDir, identity: RunIdentity(fields: PPOCheckpoint.identityFields(self)),
+                                        overwrite: config.overwriteOutputDir, resume: resume, log: log)
+        let out = run.url
+        if resume, let ckpt = try run.latestCheckpoint() {
             try PPOCheckpoint.load(self, from: ckpt.url)
             log("resumed from \(ckpt.url.path) at iteration \(iteration)")
         }
+        // Lines past the resumed iteration are rewritten by this run (a new run keeps none).
+        try run.cutJSONL("metrics.jsonl", key: "step", through: iteration)
+        try run.cutJSONL("samples.jsonl", key: "iteration", through: iteration)
+        var lastGood = try run.latestCheckpoint()?.url.path
         let sinks = MetricsFanout([try JSONLMetricsWriter(url: out.appendingPathComponent("metrics.jsonl")),
                                    try TensorBoardWriter(directory: out.appendingPathComponent("tensorboard"))])
         let end = min(config.iterations, stopAfter.map { iteration + $0 } ?? config.iterations)
         while iteration < end {
-            let metrics = try step()
+            let metrics: [(String, Double)]
+            do { metrics = try step() } catch let TensorError.nonFinite(op, detail) {
+                throw NonFiniteTrainingError(unit: "iteration", step: iteration + 1, what: "value in \(op) (\(detail))",
+                                             lastGood: lastGood)
+            }
+            for (k, v) in metrics where PPOCheckpoint.mustBeFinite.contains(k) && !v.isFinite {
+                throw NonFiniteTrainingError(unit: "iteration", step: iteration, what: "\(k) = \(v)", lastGood: lastGood)
+            }
             let record = MetricsRecord(step: iteration, scalars: metrics.map { MetricsRecord.Scalar($0.0, $0.1) })
             history.append(record)
             if iteration % config.loggingSteps == 0 || iteration == end {
@@ -383,14 +397,26 @@ public final class PPOTrainer {
                 progress?.update(iteration, metrics: KeyValuePairs(dictionaryLiteral: ("score", get("ppo/score_mean")), ("kl", get("ppo/kl_mean"))))
             }
             if config.saveSteps > 0 && iteration % config.saveSteps == 0 && iteration < config.iterations {
-                _ = try store.write(step: iteration) { dir in try PPOCheckpoint.save(self, to: dir) }
-                _ = try store.prune(keepLast: config.saveTotalLimit)
+                if let bad = PPOCheckpoint.firstNonFinite(self) {
+                    throw NonFiniteTrainingError(unit: "iteration", step: iteration, what: bad, lastGood: lastGood)
+                }
+                lastGood = try run.writeCheckpoint(step: iteration) { dir in try PPOCheckpoint.save(self, to: dir) }.path
+                _ = try run.prune(keepLast: config.saveTotalLimit)
             }
         }
         progress?.finish()
         if iteration >= config.iterations {
-            try ModelDirectory.save(actor, to: out.appendingPathComponent("final").path, companionsFrom: tokenizerDirectory)
-            if let critic { try ModelDirectory.save(critic, to: out.appendingPathComponent("critic").path, companionsFrom: tokenizerDirectory) }
+            if let bad = PPOCheckpoint.firstNonFinite(self) {
+                throw NonFiniteTrainingError(unit: "iteration", step: iteration, what: bad, lastGood: lastGood)
+            }
+            try DirectoryPublish.publish(into: out, pausePoint: "final-swap") {
+                try ModelDirectory.save(actor, to: $0.path, companionsFrom: tokenizerDirectory)
+            }
+            if let critic {
+                try DirectoryPublish.publish(into: out.appendingPathComponent("critic")) {
+                    try ModelDirectory.save(critic, to: $0.path, companionsFrom: tokenizerDirectory)
+                }
+            }
         }
         return PPOSummary(iterations: iteration, history: history)
     }

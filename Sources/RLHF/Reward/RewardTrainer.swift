@@ -27,6 +27,8 @@ public final class RewardTrainer: TrainingTask {
     public var parameters: [(String, Variable)] { model.namedParameters() }
 
     public init(config: RewardConfig, log: (String) -> Void = { _ in }) throws {
+        // A bad output path is reported before minutes of loading and tokenizing, not after.
+        try RunDirectory.checkLocation(config.training.outputDir)
         self.config = config
         let (m, fresh) = try ModelDirectory.loadScalarHead(config.data.modelPath, seed: config.training.seed)
         model = m
@@ -93,6 +95,12 @@ public final class RewardTrainer: TrainingTask {
     public func loadModel(from directory: URL) throws {
         let (loaded, _) = try ModelDirectory.loadScalarHead(directory.path)
         for ((_, p), (_, q)) in zip(model.namedParameters(), loaded.namedParameters()) { p.value = q.value }
+    }
+
+    public func runIdentityFields() -> [String: String] {
+        var files = ["train_file": config.data.trainFile]
+        if let e = config.data.evalFile { files["eval_file"] = e }
+        return TrainerIdentity.fields(settings: config, model: config.data.modelPath, parameters: parameters, files: files)
     }
 
     public func train(resume: Bool = false, stopAfter: Int? = nil, log: @escaping (String) -> Void = { _ in },

@@ -1,6 +1,7 @@
 // SFTTrainer: supervised fine-tuning of a causal LM (SPEC 1.1): next-token cross-entropy
 // on completion tokens only (prompt and padding masked), or on every token. Evaluates
-// held-out loss and perplexity; saves an HF directory (with tokenizer files) at the end.
+// held-out loss and perplexity; saves an HF directory (with tokenizer files) at the top of
+// output_dir at the end.
 import Data
 import Foundation
 import Models
@@ -22,6 +23,8 @@ public final class SFTTrainer: TrainingTask {
 
     /// Loads the model, tokenizes both splits, and reports what truncation did via `log`.
     public init(config: SFTConfig, log: (String) -> Void = { _ in }) throws {
+        // A bad output path is reported before minutes of loading and tokenizing, not after.
+        try RunDirectory.checkLocation(config.training.outputDir)
         self.config = config
         let bundle = try ModelBundle(directory: config.data.modelPath, tokenizerDirectory: config.data.tokenizerPath)
         model = bundle.model
@@ -82,7 +85,13 @@ public final class SFTTrainer: TrainingTask {
         for ((_, p), (_, q)) in zip(model.namedParameters(), loaded.namedParameters()) { p.value = q.value }
     }
 
-    /// Trains, then writes the final model to `<output_dir>/final`.
+    public func runIdentityFields() -> [String: String] {
+        var files = ["train_file": config.data.trainFile]
+        if let e = config.data.evalFile { files["eval_file"] = e }
+        return TrainerIdentity.fields(settings: config, model: config.data.modelPath, parameters: parameters, files: files)
+    }
+
+    /// Trains, then writes the final model to the top of `<output_dir>`.
     public func train(resume: Bool = false, stopAfter: Int? = nil, log: @escaping (String) -> Void = { _ in },
                       progress: ProgressReporter? = nil) throws -> TrainingSummary {
         try runTraining(args: config.training, trainCount: train.count, resume: resume, stopAfter: stopAfter, log: log, progress: progress)

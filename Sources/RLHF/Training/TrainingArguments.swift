@@ -7,8 +7,12 @@ import NN
 import RunKit
 
 public struct TrainingArguments: Codable, Sendable, Equatable {
-    /// Where checkpoints (`checkpoint-<step>/`), metrics and the final model go.
+    /// Where checkpoints (`checkpoint-<step>/`), metrics and the final model (config.json,
+    /// model.safetensors and tokenizer files at its top level) go.
     public var outputDir = "runs/out"
+    /// Allows a fresh run in a non-empty `outputDir`: the run writes its files there and keeps
+    /// everything else (another run's checkpoints are neither resumed nor pruned). CLI: --overwrite.
+    public var overwriteOutputDir = false
     /// Passes over the training set (ignored when maxSteps > 0).
     public var numTrainEpochs = 1
     /// Optimizer steps to run; 0 = derive from numTrainEpochs.
@@ -42,7 +46,8 @@ public struct TrainingArguments: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case outputDir = "output_dir", numTrainEpochs = "num_train_epochs", maxSteps = "max_steps", batchSize = "batch_size"
+        case outputDir = "output_dir", overwriteOutputDir = "overwrite_output_dir"
+        case numTrainEpochs = "num_train_epochs", maxSteps = "max_steps", batchSize = "batch_size"
         case gradientAccumulationSteps = "gradient_accumulation_steps", learningRate = "learning_rate"
         case weightDecay = "weight_decay", adamBeta1 = "adam_beta1", adamBeta2 = "adam_beta2", adamEpsilon = "adam_epsilon"
         case lrSchedulerType = "lr_scheduler_type", warmupSteps = "warmup_steps", maxGradNorm = "max_grad_norm"
@@ -54,6 +59,7 @@ public struct TrainingArguments: Codable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = TrainingArguments()
         outputDir = try c.decode(.outputDir, default: d.outputDir)
+        overwriteOutputDir = try c.decode(.overwriteOutputDir, default: d.overwriteOutputDir)
         numTrainEpochs = try c.decode(.numTrainEpochs, default: d.numTrainEpochs)
         maxSteps = try c.decode(.maxSteps, default: d.maxSteps)
         batchSize = try c.decode(.batchSize, default: d.batchSize)
@@ -77,6 +83,7 @@ public struct TrainingArguments: Codable, Sendable, Equatable {
         func bad(_ field: CodingKeys, _ message: String) -> ConfigError {
             .invalidValue(file: file, field: field.rawValue, message: message)
         }
+        if outputDir.isEmpty { throw bad(.outputDir, "is empty; expected the path of a folder for checkpoints, metrics and the model") }
         if numTrainEpochs < 1 && maxSteps <= 0 { throw bad(.numTrainEpochs, "must be >= 1 (or set max_steps)") }
         if maxSteps < 0 { throw bad(.maxSteps, "must be >= 0") }
         if batchSize < 1 { throw bad(.batchSize, "must be >= 1") }

@@ -2,7 +2,9 @@
 //   1. sample micro-batches in seeded epochs  2. loss + backward, accumulated
 //   3. clip, AdamW step on the schedule  4. log, evaluate, checkpoint on their cadences.
 // Checkpoints hold the model, the optimizer moments and the trainer state (step, data
-// position, metric history), so `resume` continues exactly where the run stopped.
+// position, metric history), so `resume` continues exactly where the run stopped; the output
+// folder is a `RunDirectory`, and a non-finite loss, gradient or weight stops the run.
+// The final model is published at the top of output_dir, as transformers' Trainer saves it.
 import Data
 import Foundation
 import Models
@@ -26,22 +28,28 @@ public protocol TrainingTask: AnyObject {
     func loadModel(from directory: URL) throws
     /// Training-only randomness (dropout) for the next micro-batch; nil switches it off.
     func setTrainingRNG(_ rng: Philox?)
+    /// What `run.json` records so a resume with another model, data or settings is refused.
+    func runIdentityFields() -> [String: String]
 }
 
 extension TrainingTask {
     public func setTrainingRNG(_ rng: Philox?) {}
+    public func runIdentityFields() -> [String: String] { [:] }
 }
 
 extension TrainingTask {
-    /// Runs the loop over `trainCount` examples, then writes the final model to
-    /// `<output_dir>/final` once every step has run.
+    /// Runs the loop over `trainCount` examples, then publishes the final model at the top of
+    /// `<output_dir>` (each file atomic, weights last) once every step has run.
     public func runTraining(args: TrainingArguments, trainCount: Int, resume: Bool, stopAfter: Int?,
                             log: @escaping (String) -> Void, progress: ProgressReporter?) throws -> TrainingSummary {
         let loop = TrainingLoop(task: self, args: args, trainIndices: Array(0..<trainCount), log: log)
         loop.progress = progress
         let summary = try loop.run(resume: resume, stopAfter: stopAfter)
         if summary.steps >= loop.totalSteps {
-            try saveModel(to: URL(fileURLWithPath: args.outputDir).appendingPathComponent("final"))
+            if let bad = FiniteCheck.firstNonFinite(parameters.map { ("weights \($0.0)", $0.1.value) }) {
+                throw NonFiniteTrainingError(unit: "step", step: summary.steps, what: bad, lastGood: loop.lastGoodCheckpoint)
+            }
+            try DirectoryPublish.publish(into: URL(fileURLWithPath: args.outputDir), pausePoint: "final-swap") { try saveModel(to: $0) }
         }
         return summary
     }
@@ -60,6 +68,8 @@ public final class TrainingLoop<Task: TrainingTask> {
     /// Progress and notices (the library never prints).
     public var log: (String) -> Void
     public var progress: ProgressReporter?
+    /// The newest complete checkpoint of this run, for error messages.
+    var lastGoodCheckpoint: String?
 
     public init(task: Task, args: TrainingArguments, trainIndices: [Int], log: @escaping (String) -> Void = { _ in }) {
         self.task = task; self.args = args; self.trainIndices = trainIndices; self.log = log
@@ -74,9 +84,9 @@ public final class TrainingLoop<Task: TrainingTask> {
 
     /// Runs to `totalSteps` (or stops after `stopAfter` steps, for tests of resumption).
     public func run(resume: Bool = false, stopAfter: Int? = nil) throws -> TrainingSummary {
-        let out = URL(fileURLWithPath: args.outputDir)
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        let store = CheckpointStore(root: out)
+        let run = try RunDirectory.open(args.outputDir, identity: RunIdentity(fields: task.runIdentityFields()),
+                                        overwrite: args.overwriteOutputDir, resume: resume, log: log)
+        let out = run.url
         let named = task.parameters
         let params = named.map(\.1)
         // transformers' Trainer: no weight decay on biases and normalisation weights.
@@ -87,7 +97,7 @@ public final class TrainingLoop<Task: TrainingTask> {
         var step = 0
         var history: [MetricsRecord] = []
 
-        if resume, let ckpt = try store.latestComplete() {
+        if resume, let ckpt = try run.latestCheckpoint() {
             let state = try TrainerState.load(from: ckpt.url)
             try task.loadModel(from: ckpt.url.appendingPathComponent("model"))
             try OptimizerCheckpoint.load(optimizer, names: named.map(\.0), from: ckpt.url, state: state)
@@ -99,8 +109,11 @@ public final class TrainingLoop<Task: TrainingTask> {
             history = state.metricsHistory
             log("resumed from \(ckpt.url.path) at step \(step)")
         } else if resume {
-            log("no complete checkpoint in \(out.path): starting from step 0")
+            log("no complete checkpoint of this run in \(out.path): starting from step 0")
         }
+        lastGoodCheckpoint = try run.latestCheckpoint()?.url.path
+        // Lines past the resumed step are rewritten by this run (a new run keeps none).
+        try run.cutJSONL("metrics.jsonl", key: "step", through: step)
 
         let sinks = MetricsFanout([try JSONLMetricsWriter(url: out.appendingPathComponent("metrics.jsonl")),
                                    try TensorBoardWriter(directory: out.appendingPathComponent("tensorboard"))])
@@ -109,24 +122,42 @@ public final class TrainingLoop<Task: TrainingTask> {
         var windowTokens = 0, windowStart = Date()
 
         while step < end {
+            // A NaN or infinity in the loss or the gradients stops the run before the optimizer
+            // step would poison the weights; the last checkpoint stays as it was.
+            func stop(_ what: String) -> NonFiniteTrainingError {
+                NonFiniteTrainingError(unit: "step", step: step + 1, what: what, lastGood: lastGoodCheckpoint)
+            }
             // 1-2. Micro-batches, each loss scaled so the accumulated gradient is the mean.
             var stepMetrics: [String: Double] = [:]
-            for micro in 0..<args.gradientAccumulationSteps {
-                let (indices, _) = sampler.next()
-                let batch = try task.batch(indices)
-                // Dropout masks are a function of (seed, step, micro-batch): resumes repeat them.
-                task.setTrainingRNG(Philox(seed: args.seed, stream: UInt64(step) &* 4096 &+ UInt64(micro) &+ 1))
-                defer { task.setTrainingRNG(nil) }
-                let tape = Tape()
-                let (loss, metrics, tokens) = try tape.record { try task.loss(batch) }
-                let scaled = try tape.record { loss.scaled(by: 1 / Float(args.gradientAccumulationSteps)) }
-                try tape.backward(scaled)
-                stepMetrics["train/loss", default: 0] += Double(loss.value.item) / Double(args.gradientAccumulationSteps)
-                for (k, v) in metrics { stepMetrics[k, default: 0] += v / Double(args.gradientAccumulationSteps) }
-                windowTokens += tokens
+            var norm = Float.nan
+            do {
+                for micro in 0..<args.gradientAccumulationSteps {
+                    let (indices, _) = sampler.next()
+                    let batch = try task.batch(indices)
+                    // Dropout masks are a function of (seed, step, micro-batch): resumes repeat them.
+                    task.setTrainingRNG(Philox(seed: args.seed, stream: UInt64(step) &* 4096 &+ UInt64(micro) &+ 1))
+                    defer { task.setTrainingRNG(nil) }
+                    let tape = Tape()
+                    let (loss, metrics, tokens) = try tape.record { try task.loss(batch) }
+                    let scaled = try tape.record { loss.scaled(by: 1 / Float(args.gradientAccumulationSteps)) }
+                    try tape.backward(scaled)
+                    stepMetrics["train/loss", default: 0] += Double(loss.value.item) / Double(args.gradientAccumulationSteps)
+                    for (k, v) in metrics { stepMetrics[k, default: 0] += v / Double(args.gradientAccumulationSteps) }
+                    windowTokens += tokens
+                }
+                // 3. Clip and step (losses and clipGradNorm throw on NaN/Inf themselves; the checks
+                // here cover what they leave: an unclipped gradient).
+                let loss = stepMetrics["train/loss"] ?? 0
+                guard loss.isFinite else { throw stop("train/loss = \(loss)") }
+                if args.maxGradNorm > 0 {
+                    norm = try clipGradNorm(params, maxNorm: args.maxGradNorm)
+                    guard norm.isFinite else { throw stop("train/grad_norm = \(norm)") }
+                } else if let bad = FiniteCheck.firstNonFinite(FiniteCheck.gradients(named)) {
+                    throw stop(bad)
+                }
+            } catch let TensorError.nonFinite(op, detail) {
+                throw stop("value in \(op) (\(detail))")
             }
-            // 3. Clip and step.
-            let norm = args.maxGradNorm > 0 ? try clipGradNorm(params, maxNorm: args.maxGradNorm) : Float.nan
             let multiplier = schedule.multiplier(step: step)
             optimizer.step(lrMultiplier: multiplier)
             for p in params { p.zeroGrad() }
@@ -155,16 +186,20 @@ public final class TrainingLoop<Task: TrainingTask> {
                 progress?.update(step, metrics: KeyValuePairs(dictionaryLiteral: ("loss", stepMetrics["train/loss"] ?? .nan)))
             }
             if args.saveSteps > 0 && step % args.saveSteps == 0 && step < totalSteps {
+                if let bad = FiniteCheck.firstNonFinite(FiniteCheck.state(named, optimizer: optimizer)) {
+                    throw NonFiniteTrainingError(unit: "step", step: step, what: bad, lastGood: lastGoodCheckpoint)
+                }
                 let state = TrainerState(step: step, epoch: sampler.position.epoch,
                                          dataPosition: try OpaqueCodable(sampler.position), metricsHistory: history)
-                _ = try store.write(step: step) { dir in
+                let written = try run.writeCheckpoint(step: step) { dir in
                     try task.saveModel(to: dir.appendingPathComponent("model"))
                     try OptimizerCheckpoint.save(optimizer, names: named.map(\.0), to: dir)
                     var s = state
                     s.extra["optimizer_steps"] = try OpaqueCodable(optimizer.steps)
                     try s.save(in: dir)
                 }
-                _ = try store.prune(keepLast: args.saveTotalLimit)
+                lastGoodCheckpoint = written.path
+                _ = try run.prune(keepLast: args.saveTotalLimit)
             }
         }
         progress?.finish()
