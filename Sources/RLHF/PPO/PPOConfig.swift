@@ -23,6 +23,8 @@ public struct PPOConfig: Decodable, Sendable {
     public var totalEpisodes = 64
     public var lrActor: Float = 1e-5
     public var lrCritic: Float = 5e-5
+    /// AdamW's epsilon for actor and critic (PyTorch's default).
+    public var adamEpsilon: Float = 1e-8
     public var gamma: Float = 1
     public var lambda: Float = 0.95
     /// PPO ratio clip epsilon.
@@ -165,7 +167,7 @@ public struct PPOConfig: Decodable, Sendable {
         case overwriteOutputDir = "overwrite_output_dir"
         case saveTotalLimit = "save_total_limit", klPenaltyBeta = "kl_penalty_beta", klPenaltyTarget = "kl_penalty_target"
         case advantageEstimator = "advantage_estimator", numGenerations = "num_generations", scaleRewards = "scale_rewards"
-        case beta, epsilonHigh = "epsilon_high", lossType = "loss_type"
+        case beta, epsilonHigh = "epsilon_high", lossType = "loss_type", adamEpsilon = "adam_epsilon"
     }
 
     public init(from decoder: Decoder) throws {
@@ -217,6 +219,7 @@ public struct PPOConfig: Decodable, Sendable {
         beta = try c.decode(.beta, default: d.beta)
         epsilonHigh = try c.decodeIfPresent(Float.self, forKey: .epsilonHigh)
         lossType = try c.decode(.lossType, default: d.lossType)
+        adamEpsilon = try c.decode(.adamEpsilon, default: d.adamEpsilon)
     }
 
     /// Sequences per rollout: prompts x responses per prompt.
@@ -248,6 +251,7 @@ public struct PPOConfig: Decodable, Sendable {
             throw bad(.miniBatchSize, "rollout rows \(rolloutRows) (rollout_batch_size x num_generations) must be a multiple of mini_batch_size \(miniBatchSize)")
         }
         if !(beta >= 0 && beta.isFinite) { throw bad(.beta, "must be a finite number >= 0") }
+        if !(adamEpsilon > 0 && adamEpsilon.isFinite) { throw bad(.adamEpsilon, "must be a finite number > 0") }
         if let e = epsilonHigh, !(e > 0 && e.isFinite) { throw bad(.epsilonHigh, "must be > 0") }
         if policyLoss == .klPenalty && (epsilonHigh != nil || beta != 0 || lossType != .tokenMean) {
             throw bad(.policyLoss, "kl_penalty takes no epsilon_high, beta or loss_type (they shape the clipped objective)")

@@ -105,8 +105,8 @@ public final class PPOTrainer {
         sampler = try EpochSampler(indices: Array(prompts.indices), batchSize: config.rolloutBatchSize, seed: config.seed)
 
         func decays(_ m: Module) -> [Bool] { m.namedParameters().map { !$0.0.hasSuffix(".bias") && !$0.0.contains("Norm") } }
-        actorOpt = AdamW(parameters: actor.parameters(), config: AdamWConfig(lr: config.lrActor, weightDecay: 0), decays: decays(actor))
-        criticOpt = critic.map { AdamW(parameters: $0.parameters(), config: AdamWConfig(lr: config.lrCritic, weightDecay: 0), decays: decays($0)) }
+        actorOpt = AdamW(parameters: actor.parameters(), config: AdamWConfig(lr: config.lrActor, eps: config.adamEpsilon, weightDecay: 0), decays: decays(actor))
+        criticOpt = critic.map { AdamW(parameters: $0.parameters(), config: AdamWConfig(lr: config.lrCritic, eps: config.adamEpsilon, weightDecay: 0), decays: decays($0)) }
         if let a = config.adaptiveKL {
             klController = KLController(initialBeta: config.klCoef, target: a.target, horizon: a.horizon)
         } else {
