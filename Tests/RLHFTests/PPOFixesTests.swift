@@ -161,6 +161,33 @@ func value(_ record: MetricsRecord, _ name: String) -> Double? { record.scalars.
         expectClose(a, b, atol: 1e-5, "scores through the reward model's own tokenizer vs the rollout ids")
     }
 
+    @Test func severalRewardsAreSummedWithTheirWeights() throws {
+        let c = try ppoConfig(["output_dir=\(runDir("ppo-weights"))", "prompt_data=[\"Tell me a story\", \"Hi\"]", "rollout_batch_size=2",
+                               "mini_batch_size=2", "reward_model_path=\(rlhfFixture("tiny-llama-rm"))",
+                               "reward=[{\"type\": \"length\", \"target\": 3, \"unit\": \"words\"}, {\"type\": \"keywords\", \"words\": [\"dog\"]}]",
+                               "reward_weights=[0.5, 2, -1]"])
+        try c.validate(file: "test")
+        let trainer = try PPOTrainer(config: c)
+        let bodies = [" a big dog barked.", " Hello!"].map { trainer.tokenizer.encode($0, addSpecialTokens: false).map(Int32.init) }
+        let tokens = bodies.map { $0 + [trainer.eosIds[0]] }
+        let gen = GenerationResult(prompts: try TokenBatch.leftPadded(trainer.prompts.map(\.ids), padId: trainer.padId), tokens: tokens,
+                                   logprobs: tokens.map { $0.map { _ in 0 } }, samplingLogprobs: tokens.map { $0.map { _ in 0 } },
+                                   hitEOS: [true, true])
+        let combined = try trainer.makeExperience(gen, trainer.prompts).rawScores
+        let rmOnly = try PPOTrainer(config: try ppoConfig(["output_dir=\(runDir("ppo-w1"))", "prompt_data=[\"Tell me a story\", \"Hi\"]",
+                                                           "rollout_batch_size=2", "mini_batch_size=2",
+                                                           "reward_model_path=\(rlhfFixture("tiny-llama-rm"))"]))
+        let rm = try rmOnly.makeExperience(gen, rmOnly.prompts).rawScores
+        // length: -|words - 3| / 3 with 4 and 1 words; keywords: 1 and 0 mentions of "dog".
+        let want = [0.5 * rm[0] + 2 * (-1.0 / 3) - 1 * 1, 0.5 * rm[1] + 2 * (-2.0 / 3) - 0]
+        expectClose(combined, want, atol: 1e-5, "weighted sum of reward model, length and keyword scores")
+        #expect(performing: { try ppoConfig(["prompt_data=[\"a\"]", "reward_model_path=x", "reward={\"type\": \"length\", \"target\": 3}",
+                                             "reward_weights=[1]"]).validate(file: "c.json") },
+                throws: { "\($0)".contains("reward_weights") && "\($0)".contains("1 weights for 2 reward sources") })
+        #expect(performing: { _ = try ppoConfig(["prompt_data=[\"a\"]", "reward=[{\"type\": \"length\", \"targt\": 3}]"]) },
+                throws: { "\($0)".contains("targt") })
+    }
+
     @Test func klEstimatorsReachTheRunsRewards() throws {
         // Same seed, same rollout in iteration 1; the reference differs from the actor, so
         // k1, k2 and k3 give different KL, and k2/k3 are never negative.

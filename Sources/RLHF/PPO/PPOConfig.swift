@@ -41,7 +41,11 @@ public struct PPOConfig: Decodable, Sendable {
     /// A trained reward model (*ForSequenceClassification directory).
     public var rewardModelPath: String?
     /// A rule or command reward instead of a reward model.
-    public var reward: RewardSpec?
+    /// Rule or command rewards: one object, or a list whose scores are summed with
+    /// `reward_weights` (a trained reward model, if named, comes first in that sum).
+    public var rewards: [RewardSpec] = []
+    /// One weight per reward source, the reward model first (TRL's reward_weights); default all 1.
+    public var rewardWeights: [Float]?
     /// Critic initialisation (default: the reward model if given, else the SFT model).
     public var criticModelPath: String?
     /// The frozen reference pi_ref of the KL penalty (default: the SFT model, as in the
@@ -167,7 +171,7 @@ public struct PPOConfig: Decodable, Sendable {
         case overwriteOutputDir = "overwrite_output_dir"
         case saveTotalLimit = "save_total_limit", klPenaltyBeta = "kl_penalty_beta", klPenaltyTarget = "kl_penalty_target"
         case advantageEstimator = "advantage_estimator", numGenerations = "num_generations", scaleRewards = "scale_rewards"
-        case beta, epsilonHigh = "epsilon_high", lossType = "loss_type", adamEpsilon = "adam_epsilon"
+        case beta, epsilonHigh = "epsilon_high", lossType = "loss_type", adamEpsilon = "adam_epsilon", rewardWeights = "reward_weights"
     }
 
     public init(from decoder: Decoder) throws {
@@ -191,7 +195,8 @@ public struct PPOConfig: Decodable, Sendable {
         seed = try c.decode(.seed, default: d.seed)
         tokenizerPath = try c.decodeIfPresent(String.self, forKey: .tokenizerPath)
         rewardModelPath = try c.decodeIfPresent(String.self, forKey: .rewardModelPath)
-        reward = try c.decodeIfPresent(RewardSpec.self, forKey: .reward)
+        rewards = try c.decodeIfPresent(RewardSpecList.self, forKey: .reward)?.specs ?? []
+        rewardWeights = try c.decodeIfPresent([Float].self, forKey: .rewardWeights)
         criticModelPath = try c.decodeIfPresent(String.self, forKey: .criticModelPath)
         refModelPath = try c.decodeIfPresent(String.self, forKey: .refModelPath)
         temperature = try c.decode(.temperature, default: d.temperature)
@@ -275,9 +280,13 @@ public struct PPOConfig: Decodable, Sendable {
         if saveSteps < 0 { throw bad(.saveSteps, "must be >= 0") }
         if loggingSteps < 1 { throw bad(.loggingSteps, "must be >= 1") }
         if maxPromptLength < 1 { throw bad(.maxPromptLength, "must be >= 1") }
-        if rewardModelPath != nil && reward != nil {
-            throw ConfigError.invalidValue(file: file, field: "reward", message: "give either reward_model_path or reward, not both")
+        for spec in rewards { try spec.validate(file: file) }
+        let sources = rewards.count + (rewardModelPath != nil ? 1 : 0)
+        if let w = rewardWeights {
+            guard w.count == sources else {
+                throw bad(.rewardWeights, "\(w.count) weights for \(sources) reward sources (reward_model_path first, then each reward)")
+            }
+            guard w.allSatisfy(\.isFinite) else { throw bad(.rewardWeights, "must be finite numbers") }
         }
-        try reward?.validate(file: file)
     }
 }

@@ -60,14 +60,21 @@ public final class PPOTrainer {
         if eosIds.isEmpty { log("warning: the SFT model names no EOS token: every response runs to max_gen_len") }
 
         // Reward.
-        if let spec = config.reward {
-            reward = spec.type == .command ? CommandReward(command: spec.command!, timeout: spec.timeoutSeconds) : try RuleReward(spec)
-        } else if let rm = config.rewardModelPath {
+        var sources: [RewardSource] = []
+        if let rm = config.rewardModelPath {
             let (model, fresh) = try ModelDirectory.loadScalarHead(rm)
             if fresh {
                 throw RewardError(message: "\(rm): reward_model_path has no trained score head (score.weight); train one with `rlhf reward` first")
             }
-            reward = ModelReward(model: model, tokenizer: try PPOTrainer.sameTokenizer(rm, tokenizerDirectory) ? nil : ModelBundle.loadTokenizer(rm), name: rm)
+            sources.append(ModelReward(model: model, tokenizer: try PPOTrainer.sameTokenizer(rm, tokenizerDirectory) ? nil : ModelBundle.loadTokenizer(rm), name: rm))
+        }
+        for spec in config.rewards {
+            sources.append(spec.type == .command ? CommandReward(command: spec.command!, timeout: spec.timeoutSeconds) : try RuleReward(spec))
+        }
+        if sources.count == 1 && (config.rewardWeights ?? [1]) == [1] {
+            reward = sources[0]
+        } else if !sources.isEmpty {
+            reward = WeightedRewards(Array(zip(sources, config.rewardWeights ?? sources.map { _ in 1 })))
         } else {
             // The article's behaviour, stated loudly: an untrained head on the SFT trunk.
             let (model, _) = try PPOTrainer.loadScalarHead(config.sftModelPath, seed: config.seed &+ 7, tokenizerDirectory: config.tokenizerPath)
@@ -176,6 +183,9 @@ public final class PPOTrainer {
         if critic != nil { m.append(("ppo/explained_variance", Double(try explainedVariance(values: exp.values, returns: exp.returns, mask: mask)))) }
         m += update.means.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         if let penalty { m.append(("ppo/kl_penalty_beta", Double(penalty.beta))) }
+        if let weighted = reward as? WeightedRewards {
+            m += weighted.lastMeans.enumerated().map { ("ppo/reward_\($0.offset)", $0.element.mean) }   // in config order
+        }
         if iteration % config.loggingSteps == 0 { try writeSamples(exp, batchPrompts) }
         return m
     }

@@ -64,3 +64,24 @@ public struct RewardSpec: Decodable, Sendable, Equatable {
         }
     }
 }
+
+/// The config's `reward`: one spec object, or a list of them.
+struct RewardSpecList: Decodable {
+    var specs: [RewardSpec]
+
+    init(from decoder: Decoder) throws {
+        // Read the raw value first (probing with try? would count as a type error in the strict
+        // decoder), then decode each object strictly on its own so unknown keys still fail.
+        switch try JSONTree(from: decoder) {
+        case let .object(pairs):
+            specs = [try StrictConfigDecoder.decode(RewardSpec.self, from: .object(pairs), file: "reward")]
+        case let .array(items):
+            specs = try items.enumerated().map { i, item in
+                try StrictConfigDecoder.decode(RewardSpec.self, from: item, file: "reward[\(i)]")
+            }
+        default:
+            throw DecodingError.typeMismatch(RewardSpec.self, .init(codingPath: decoder.codingPath,
+                                                                    debugDescription: "reward must be an object or a list of objects"))
+        }
+    }
+}
