@@ -2,7 +2,7 @@
 // then top-k, then top-p, then a draw. Two log-probs are recorded per token:
 //  - `logprob`: log softmax(logits / T)[token] over the FULL vocabulary (T = 1 when
 //    greedy). This is exactly what a scoring forward computes, so PPO's old_logprobs
-//    from rollout and from scoring agree (SPEC section 4, item 4: the choice we document).
+//    from rollout and from scoring agree (docs/algorithms.md §4.2 and §5 item 4: the choice we document).
 //  - `samplingLogprob`: the log-probability under the truncated, renormalised
 //    distribution the token was actually drawn from (equal to `logprob` without top-k/p).
 import Foundation

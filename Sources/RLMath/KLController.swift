@@ -1,4 +1,4 @@
-// The reward's KL coefficient beta (SPEC 2, "KL control"): fixed, or the adaptive
+// The reward's KL coefficient beta (docs/algorithms.md §4.7): fixed, or the adaptive
 // proportional controller of Ziegler et al. 2019 ("Fine-Tuning Language Models from Human
 // Preferences", eq. 2; TRL `AdaptiveKLController`). Codable: it lives in checkpoints.
 // Leaves out: the PPO-paper penalty coefficient (that is `AdaptiveKLPenalty`).

@@ -55,7 +55,7 @@ public func maskedVariance(_ x: Tensor, mask: Tensor, unbiased: Bool = true) thr
 
 /// Whitening over the valid entries of the whole batch (TRL `masked_whiten`):
 ///   y = (x - mean) / sqrt(var + eps)  (+ mean again when `shiftMean` is false),
-/// then y = 0 where mask == 0 (SPEC 2: "mask after whitening"). mean and var are masked;
+/// then y = 0 where mask == 0 (docs/algorithms.md §4.4: mask after whitening). mean and var are masked;
 /// var is unbiased by default, so the valid entries of y have sample std 1.
 /// x, mask: (B, A) -> (B, A).
 public func whiten(_ x: Tensor, mask: Tensor, shiftMean: Bool = true, unbiased: Bool = true, eps: Float = 1e-8) throws(TensorError) -> Tensor {

@@ -1,6 +1,6 @@
 // PPO policy objectives (Schulman et al. 2017, "Proximal Policy Optimization Algorithms"):
-// the clipped surrogate (SPEC default "clip") and the KL-penalised surrogate with the
-// paper's adaptive coefficient (SPEC "kl_penalty"), as differentiable scalar losses.
+// the clipped surrogate (`policy_loss` "clip", the default) and the KL-penalised surrogate with the
+// paper's adaptive coefficient (`policy_loss` "kl_penalty"; docs/algorithms.md §4.5-4.6), as differentiable scalar losses.
 // Leaves out: the full-vocabulary KL(pi_old || pi_theta) (see `klPenaltyPolicyLoss`),
 // dual-clip PPO, sequence-level importance ratios.
 import Foundation
@@ -8,7 +8,7 @@ import TensorCore
 
 /// Which PPO surrogate to minimise.
 public enum PolicyObjective: Sendable, Equatable {
-    /// L^CLIP with ratio clipped to [1 - range, 1 + range] (SPEC `clip_ratio`).
+    /// L^CLIP with ratio clipped to [1 - range, 1 + range] (`clip_ratio`).
     case clip(range: Float)
     /// L^KLPEN with penalty coefficient beta_pen (see `AdaptiveKLPenalty`) and estimator.
     case klPenalty(beta: Float, estimator: KLEstimator = .k3)

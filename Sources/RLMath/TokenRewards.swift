@@ -1,4 +1,4 @@
-// Per-token PPO rewards (SPEC section 2): r_t = -beta * kl_t on every action token, plus
+// Per-token PPO rewards (docs/algorithms.md §4.3): r_t = -beta * kl_t on every action token, plus
 // the sequence score at each row's last valid action token. The score may first get the
 // missing-EOS penalty (TRL `missing_eos_penalty`) and then be clipped (OpenRLHF
 // `reward_clip_range`). Leaves out: reward normalisation (see RunningMoments).
@@ -10,7 +10,7 @@ public struct TokenRewards {
     public var rewards: Tensor
     /// (B, A) kl_t, the chosen estimator of KL(pi_old || pi_ref) per token; 0 where mask == 0.
     public var kl: Tensor
-    /// (B,) Σ_t kl_t per sequence (SPEC's "mean KL (per sequence)" is its mean).
+    /// (B,) Σ_t kl_t per sequence (the logged mean KL per sequence is its mean).
     public var klSum: Tensor
     /// (B,) the scores actually added, after penalty and clipping.
     public var scores: Tensor

@@ -1,5 +1,5 @@
-// The critic's loss: clipped value loss of PPO2 / TRL / OpenRLHF (SPEC 2, `cliprange_value`),
-// or plain masked MSE (the article's) when no clip range is given.
+// The critic's loss: clipped value loss of PPO2 / TRL / OpenRLHF (docs/algorithms.md §4.5, `cliprange_value`),
+// or plain masked MSE (the source article's) when no clip range is given.
 // Leaves out: Huber losses, return normalisation (scale returns before calling).
 import TensorCore
 

@@ -1,8 +1,8 @@
-// `rlhf-bench ppo`: one iteration of the article's PPO loop shape, timed step by step —
+// `rlhf-bench ppo`: one iteration of the source article's PPO loop shape (docs/algorithms.md §5), timed step by step —
 // four GPT-2-124M-shaped models with random weights (actor, frozen reference = the actor's
 // weights, critic and reward model = scalar heads on their own trunks), rollout 8 prompts
 // of 16 tokens x 64 sampled tokens (EOS disabled), 4 PPO epochs, minibatch 2 — next to
-// the article's PyTorch loop (40.8 s: rollout 4.2, scoring 3.2, update 33.3, on the
+// that article's PyTorch loop (40.8 s: rollout 4.2, scoring 3.2, update 33.3, on the
 // PERF-NOTES machine). It re-runs PPOTrainer.step()'s recipe from its public pieces
 // (Generator, ActionScoring, RLMath, AdamW) with PPOConfig's defaults, without loading
 // models from disk. Leaves out: text decoding, metrics/sample files, checkpoints.
@@ -21,7 +21,7 @@ import TensorCore
 struct PPOBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ppo",
-        abstract: "One PPO iteration (rollout, scoring, update) with four GPT-2-124M-shaped models vs the article's 40.8 s.")
+        abstract: "One PPO iteration (rollout, scoring, update) with four GPT-2-124M-shaped models vs the source article's loop (40.8 s).")
 
     @Option(help: "Timed iterations (after a short warm-up: 4 new tokens, one minibatch step).") var iterations = 1
     @Option(help: "gpt2 (124M) or small (a tiny config for a quick smoke run).") var model = "gpt2"
@@ -31,11 +31,11 @@ struct PPOBench: ParsableCommand {
     @Option(help: "PPO epochs over the rollout.") var epochs = 4
     @Option(help: "Minibatch size (rows).") var miniBatch = 2
 
-    /// The article's PyTorch loop on the PERF-NOTES machine (Zen 5, 2 cores), seconds.
+    /// The source article's PyTorch loop measured on a Zen 5 machine (2 cores), seconds.
     static let reference = (total: 40.8, rollout: 4.2, scoring: 3.2, update: 33.3,
                             forward: 8.5, backward: 14.9, clip: 0.8, adamw: 8.5)
 
-    /// PPOConfig's defaults (the article's values).
+    /// PPOConfig's defaults (the source article's values).
     static let lrActor: Float = 1e-5, lrCritic: Float = 5e-5, klCoef: Float = 0.05, clipRatio: Float = 0.2
     static let vfCoef: Float = 0.1, gamma: Float = 1, lambda: Float = 0.95, maxGradNorm: Float = 1
 

@@ -75,7 +75,7 @@ public final class ScalarHeadModel: Module {
         try score(trunk(batch)).reshaped([batch.batch, batch.time])
     }
 
-    /// (B,): the head at each row's last real token (SPEC: the reward of the sequence).
+    /// (B,): the head at each row's last real token (the reward of the sequence, docs/algorithms.md §4.2).
     public func lastTokenScores(_ batch: TokenBatch) throws(TensorError) -> Variable {
         let idx = batch.lastRealIndex
         if let empty = idx.firstIndex(of: -1) {

@@ -1,5 +1,5 @@
 // TokenBatch: the ids a model sees, with the masks and positions that make left-padded
-// batches exact (SPEC section 2): attention mask 1 on real tokens, positions =
+// batches exact (docs/algorithms.md §4.1): attention mask 1 on real tokens, positions =
 // cumsum(mask) - 1 clamped at 0, so padding never shifts a row's positions.
 import TensorCore
 

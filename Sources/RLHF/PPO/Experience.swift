@@ -1,4 +1,4 @@
-// Experience: one scored rollout batch, the tensors PPO's update reads (SPEC 2). B rows,
+// Experience: one scored rollout batch, the tensors PPO's update reads (docs/algorithms.md §4). B rows,
 // A action slots (the longest response); action j of a row sits at sequence position
 // Tp + j and is predicted from position Tp + j - 1, which is where its log-prob and its
 // value V(s) are read. Masks mark response tokens up to and including EOS.

@@ -1,12 +1,12 @@
-// PPOConfig: `rlhf ppo --config ppo_config.json`. The article's keys work as given
-// (SPEC section 3); ours have the names SPEC fixes. Unknown keys are errors naming the key.
+// PPOConfig: `rlhf ppo --config ppo_config.json`. The source article's keys work as given
+// (docs/algorithms.md §5); ours follow TRL / OpenRLHF names. Unknown keys are errors naming the key.
 // Batch arithmetic is checked at load, naming the fields.
 import Foundation
 import RLMath
 import RunKit
 
 public struct PPOConfig: Decodable, Sendable {
-    // The article's keys.
+    // The source article's keys.
     /// Actor, reference (and by default critic) initialisation: an HF causal-LM directory.
     public var sftModelPath = ""
     public var outputDir = "runs/ppo"
@@ -35,7 +35,7 @@ public struct PPOConfig: Decodable, Sendable {
     /// New tokens per response, at most.
     public var maxGenLen = 64
 
-    // Our keys (SPEC section 3).
+    // Our keys.
     public var seed: UInt64 = 42
     public var tokenizerPath: String?
     /// A trained reward model (*ForSequenceClassification directory).
@@ -63,7 +63,7 @@ public struct PPOConfig: Decodable, Sendable {
     public var policyLoss: PolicyLossKind = .clip
     public var klEstimator: KLEstimator = .k1
     public var adaptiveKL: AdaptiveKLSpec?
-    /// Value clip range (nil = plain masked MSE, as the article).
+    /// Value clip range (nil = plain masked MSE, as the source article).
     public var cliprangeValue: Float?
     public var entropyCoef: Float = 0
     /// Subtracted from the score of responses that hit max_gen_len without EOS.

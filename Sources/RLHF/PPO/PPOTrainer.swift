@@ -1,8 +1,9 @@
-// PPOTrainer: RLHF stage 3 (SPEC 2) with four models — actor (trained), critic (trained),
-// frozen reference, and a reward (model, rule or command). One iteration is the recipe
-//   1. rollout  2. score  3. rewards  4. GAE  5. update  6. KL control  7. log/checkpoint
-// with every formula in RLMath; this type only orchestrates. Real epochs over the prompt
-// set (seeded shuffle); total_episodes counts prompts.
+// PPOTrainer: the RL engine (docs/algorithms.md §4, §7): actor (trained), frozen reference,
+// a reward (model, rule, command or a weighted sum) and, for the `gae` estimator only, a
+// critic. One iteration is the recipe
+//   1. rollout  2. score  3. rewards  4. advantages  5. update  6. KL control  7. log/checkpoint
+// with every formula in RLMath; this type only orchestrates. Real epochs over the prompt set
+// (seeded shuffle); total_episodes counts prompts exactly. Leaves out data parallelism.
 import Data
 import Foundation
 import Generation
@@ -76,10 +77,10 @@ public final class PPOTrainer {
         } else if !sources.isEmpty {
             reward = WeightedRewards(Array(zip(sources, config.rewardWeights ?? sources.map { _ in 1 })))
         } else {
-            // The article's behaviour, stated loudly: an untrained head on the SFT trunk.
+            // The source article's behaviour, stated loudly: an untrained head on the SFT trunk.
             let (model, _) = try PPOTrainer.loadScalarHead(config.sftModelPath, seed: config.seed &+ 7, tokenizerDirectory: config.tokenizerPath)
             reward = ModelReward(model: model, tokenizer: nil, name: "untrained head on \(config.sftModelPath)")
-            log("WARNING: no reward named (neither reward_model_path nor reward): using the SFT model with a fresh, UNTRAINED score head, as the article's code does. Its rewards are meaningless until a trained reward model or a rule reward is configured.")
+            log("WARNING: no reward named (neither reward_model_path nor reward): using the SFT model with a fresh, UNTRAINED score head, as the source article's code does. Its rewards are meaningless until a trained reward model or a rule reward is configured.")
         }
 
         // Critic: explicit path, else the reward model's trunk, else the SFT model.

@@ -1,4 +1,4 @@
-// Where PPO's sequence scores come from (SPEC 1.3 / 2 "Scoring"): a trained reward model
+// Where PPO's sequence scores come from (docs/algorithms.md §4.2): a trained reward model
 // read at each row's last real token, a built-in rule, or a user command fed JSONL.
 import Data
 import Foundation

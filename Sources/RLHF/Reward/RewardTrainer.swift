@@ -1,4 +1,4 @@
-// RewardTrainer: Bradley-Terry reward modelling (SPEC 1.2). A scalar head on the trunk
+// RewardTrainer: Bradley-Terry reward modelling (docs/algorithms.md §2-3). A scalar head on the trunk
 // reads each prompt+response at its last real token; the loss is
 // -mean log sigmoid(r(x, y_w) - r(x, y_l) - margin) over the batch's comparisons (+ optional
 // reward centring). A batch is preference groups: a pair row is one comparison; a rated

@@ -1,4 +1,4 @@
-// SFTTrainer: supervised fine-tuning of a causal LM (SPEC 1.1): next-token cross-entropy
+// SFTTrainer: supervised fine-tuning of a causal LM (docs/algorithms.md §2): next-token cross-entropy
 // on completion tokens only (prompt and padding masked), or on every token. Evaluates
 // held-out loss and perplexity; saves an HF directory (with tokenizer files) at the top of
 // output_dir at the end.
