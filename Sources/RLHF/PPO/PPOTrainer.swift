@@ -182,7 +182,8 @@ public final class PPOTrainer {
             ("ppo/train_tokens_per_s", Double(exp.sequences.attentionMask.reduce(0, +)) * Double(config.ppoEpochs) / max(t3.timeIntervalSince(t2), 1e-9)),
         ]
         if critic != nil { m.append(("ppo/explained_variance", Double(try explainedVariance(values: exp.values, returns: exp.returns, mask: mask)))) }
-        m += update.means.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let criticFree: Set<String> = ["ppo/value_loss", "ppo/value_clip_fraction", "ppo/critic_grad_norm"]
+        m += update.means.sorted { $0.key < $1.key }.filter { critic != nil || !criticFree.contains($0.key) }.map { ($0.key, $0.value) }
         if let penalty { m.append(("ppo/kl_penalty_beta", Double(penalty.beta))) }
         if let weighted = reward as? WeightedRewards {
             m += weighted.lastMeans.enumerated().map { ("ppo/reward_\($0.offset)", $0.element.mean) }   // in config order
