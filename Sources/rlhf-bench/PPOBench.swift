@@ -121,17 +121,15 @@ struct PPOBench: ParsableCommand {
         // 1. Rollout: sampled (temperature 1, no top-k/top-p), EOS disabled.
         var start = now()
         let sampling = SamplingConfig(maxNewTokens: newTokens, temperature: 1, eosTokenIds: [], padTokenId: 0, seed: UInt64(index))
-        let gen = try Generator.generate(m.actor, prompts: prompts, config: sampling)
+        let sampled = try Rollout.sample(m.actor, prompts: prompts, config: sampling, tokenizer: nil)
+        let gen = sampled.generation
         timing.rollout = now() - start
         timing.rolloutTokens = gen.tokens.reduce(0) { $0 + $1.count }
 
         // 2. Score: one no-grad forward of actor, reference, critic and reward model.
         start = now()
-        let (seq, actionMask, a) = try gen.sequences(pad: 0)
-        let b = seq.batch, tp = gen.prompts.time
-        var actions = [Int32](repeating: 0, count: b * a)
-        for r in 0..<b { for (j, tok) in gen.tokens[r].enumerated() { actions[r * a + j] = tok } }
-        let mask = try Tensor(shape: [b, a], data: actionMask)                   // (B, A)
+        let seq = sampled.sequences, actions = sampled.actions, mask = sampled.actionMask  // (B, T), (B, A), (B, A)
+        let b = sampled.batch, a = sampled.actionCount, tp = sampled.promptWidth
         let (old, ref, values, scores): (Tensor, Tensor, Tensor, [Float]) = try Tape.noGrad {
             (try ActionScoring.logprobs(m.actor, seq, promptWidth: tp, actions: actions, temperature: 1).logprobs.value,
              try ActionScoring.logprobs(m.reference, seq, promptWidth: tp, actions: actions, temperature: 1).logprobs.value,

@@ -212,7 +212,7 @@ func value(_ record: MetricsRecord, _ name: String) -> Double? { record.scalars.
                                    "rollout_batch_size=2", "mini_batch_size=2", "max_gen_len=5", "temperature=0.8",
                                    "top_k=\(k)", "top_p=\(p)", "reward={\"type\": \"length\", \"target\": 3}"])
             let trainer = try PPOTrainer(config: c)
-            let gen = try trainer.rollout(trainer.prompts)
+            let sampled = try trainer.rollout(trainer.prompts), gen = sampled.generation
             let exp = try trainer.makeExperience(gen, trainer.prompts)
             let logits = try Tape.noGrad {
                 try ActionScoring.logprobs(trainer.actor, exp.sequences, promptWidth: exp.promptWidth, actions: exp.actions,

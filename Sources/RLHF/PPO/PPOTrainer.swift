@@ -153,10 +153,10 @@ public final class PPOTrainer {
         // Each prompt G times in a row: rows g*G ..< (g+1)*G are one prompt's group.
         let batchPrompts = sampler.take(episodes(after: iteration + 1) - episodes(after: iteration))
             .flatMap { Array(repeating: prompts[$0], count: config.numGenerations) }
-        let gen = try rollout(batchPrompts)
+        let sampled = try rollout(batchPrompts)
         let t1 = Date()
         // 2-4. Score, shape the rewards, estimate advantages.
-        var exp = try makeExperience(gen, batchPrompts)
+        var exp = try makeExperience(sampled, batchPrompts)
         let t2 = Date()
         // 5. Update: ppo_epochs passes over shuffled minibatches.
         let update = try self.update(&exp)
@@ -196,32 +196,30 @@ public final class PPOTrainer {
 
     /// Step 1: samples one response per prompt from the actor (KV cache; the seed derives
     /// from the iteration, so a resumed run samples the same tokens).
-    public func rollout(_ batchPrompts: [PromptExample]) throws -> GenerationResult {
+    public func rollout(_ batchPrompts: [PromptExample]) throws -> Rollout {
         let sampling = SamplingConfig(maxNewTokens: config.maxGenLen, temperature: config.temperature, topK: config.topK,
                                       topP: config.topP, eosTokenIds: eosIds, padTokenId: padId,
                                       seed: config.seed &* 1_000_003 &+ UInt64(iteration))
-        return try Generator.generate(actor, prompts: batchPrompts.map(\.ids), config: sampling)
+        return try Rollout.sample(actor, prompts: batchPrompts.map(\.ids), config: sampling, tokenizer: tokenizer)
     }
 
-    /// Steps 2-4: scoring forwards, per-token rewards, GAE and whitening.
+    /// Steps 2-4 on a given generation (fixed rollouts in tests).
     public func makeExperience(_ gen: GenerationResult, _ batchPrompts: [PromptExample]) throws -> Experience {
-        let (seq, actionMask, a) = try gen.sequences(pad: padId)
-        let b = seq.batch, tp = gen.prompts.time
-        var actions = [Int32](repeating: padId, count: b * a)
-        for r in 0..<b { for (j, t) in gen.tokens[r].enumerated() { actions[r * a + j] = t } }
-        let mask = try Tensor(shape: [b, a], data: actionMask)
+        try makeExperience(try Rollout(gen, pad: padId, tokenizer: tokenizer), batchPrompts)
+    }
+
+    /// Steps 2-4: scoring forwards, per-token rewards, advantages.
+    public func makeExperience(_ rollout: Rollout, _ batchPrompts: [PromptExample]) throws -> Experience {
+        let gen = rollout.generation, seq = rollout.sequences, actions = rollout.actions, mask = rollout.actionMask
+        let b = rollout.batch, a = rollout.actionCount, tp = rollout.promptWidth
         // 2. Score: one no-grad forward of each model over prompt + response.
         let (old, ref, values): (Tensor, Tensor, Tensor) = try Tape.noGrad {
             (try ActionScoring.logprobs(actor, seq, promptWidth: tp, actions: actions, temperature: config.temperature).logprobs.value,
              try ActionScoring.logprobs(reference, seq, promptWidth: tp, actions: actions, temperature: config.temperature).logprobs.value,
              try critic.map { try ActionScoring.values($0, seq, promptWidth: tp).value } ?? Tensor(zeros: [b, a]))
         }
-        let responses = gen.tokens.enumerated().map { r, toks -> String in
-            let body = gen.hitEOS[r] ? Array(toks.dropLast()) : toks
-            return tokenizer.decode(body.map(Int.init), skipSpecialTokens: true)
-        }
         let rewardBatch = RewardBatch(prompts: batchPrompts.map { tokenizer.decode($0.ids.map(Int.init), skipSpecialTokens: true) },
-                                      responses: responses, answers: batchPrompts.map(\.answer), sequences: seq,
+                                      responses: rollout.responses, answers: batchPrompts.map(\.answer), sequences: seq,
                                       responseLengths: gen.tokens.map(\.count), endsWithEOS: gen.hitEOS)
         let raw = try reward.scores(rewardBatch)
         guard raw.count == b, raw.allSatisfy(\.isFinite) else {
