@@ -159,7 +159,8 @@ public struct PPOConfig: Decodable, Sendable {
         klPenaltyTarget = try c.decode(.klPenaltyTarget, default: d.klPenaltyTarget)
     }
 
-    public var iterations: Int { (totalEpisodes + rolloutBatchSize - 1) / rolloutBatchSize }
+    /// ceil(total_episodes / rollout_batch_size), without the `+ batch - 1` that wraps near Int.max.
+    public var iterations: Int { totalEpisodes / rolloutBatchSize + (totalEpisodes % rolloutBatchSize == 0 ? 0 : 1) }
 
     public var objective: PolicyObjective {
         policyLoss == "kl_penalty" ? .klPenalty(beta: klPenaltyBeta, estimator: .k3) : .clip(range: clipRatio)
@@ -169,8 +170,19 @@ public struct PPOConfig: Decodable, Sendable {
     public func validate(file: String) throws {
         func bad(_ k: CodingKeys, _ m: String) -> ConfigError { .invalidValue(file: file, field: k.rawValue, message: m) }
         if sftModelPath.isEmpty { throw bad(.sftModelPath, "must name a model directory") }
-        if ppoEpochs < 1 { throw bad(.ppoEpochs, "must be >= 1") }
-        if rolloutBatchSize < 1 { throw bad(.rolloutBatchSize, "must be >= 1") }
+        // Every count has an upper bound too (CountLimits), so arithmetic on it cannot wrap.
+        func count(_ v: Int, _ range: ClosedRange<Int>, _ k: CodingKeys) throws {
+            try CountLimits.check(v, range, field: k.rawValue, file: file)
+        }
+        try count(ppoEpochs, 1...CountLimits.epochs, .ppoEpochs)
+        try count(rolloutBatchSize, 1...CountLimits.batch, .rolloutBatchSize)
+        try count(totalEpisodes, 1...CountLimits.steps, .totalEpisodes)
+        try count(maxGenLen, 1...CountLimits.tokens, .maxGenLen)
+        try count(maxPromptLength, 1...CountLimits.tokens, .maxPromptLength)
+        try count(topK, 0...CountLimits.tokens, .topK)
+        try count(saveSteps, 0...CountLimits.steps, .saveSteps)
+        try count(loggingSteps, 1...CountLimits.steps, .loggingSteps)
+        try count(saveTotalLimit, 1...CountLimits.batch, .saveTotalLimit)
         if miniBatchSize < 1 || miniBatchSize > rolloutBatchSize {
             throw bad(.miniBatchSize, "must be in 1...rollout_batch_size (\(rolloutBatchSize)), got \(miniBatchSize)")
         }
