@@ -54,6 +54,15 @@ import Tokenizers
                       mentions: ["maxNesting"])
     }
 
+    /// The caps together keep the interpreter's recursion inside a thread's stack: macros
+    /// nested just under maxCallDepth, each inside blocks nested just under maxNesting.
+    @Test func deepestAllowedRecursionFitsTheStack() throws {
+        let blocks = JinjaSandbox.maxNesting - 10, calls = JinjaSandbox.maxCallDepth - 1
+        let body = String(repeating: "{% if true %}", count: blocks) + "{% if k < \(calls - 1) %}{{ f(k + 1) }}{% endif %}"
+            + String(repeating: "{% endif %}", count: blocks)
+        #expect(try ChatTemplate("{% macro f(k) %}" + body + "{% endmacro %}{{ f(0) }}done").render([:]) == "done")
+    }
+
     @Test func integerOverflowIsAnError() throws {
         for source in ["{{ 9223372036854775807 + 1 }}", "{{ -9223372036854775807 - 2 }}", "{{ 4294967296 * 4294967296 }}",
                        "{{ 2 ** 64 }}", "{{ (-9223372036854775807 - 1) // -1 }}", "{{ 99999999999999999999 }}",
