@@ -4,7 +4,9 @@ import PackageDescription
 
 /// Kernels lose ~100x without `-target-cpu native` (SIMD ops become library calls, see
 /// shared/PERF-NOTES.md); `-Ounchecked` drops the implicit overflow/bounds traps in hot
-/// loops. Bad input is rejected by explicit `guard ... throw` checks, which stay on.
+/// loops, so it is kept to the targets whose loops are the kernels (TensorCore, NN, RLMath).
+/// Loaders, parsers and orchestration (Models, GGUF, Generation, RLHF) keep the traps: a
+/// check missed there must stop the program, not become a wild write.
 let kernelFlags: [SwiftSetting] = [
     .unsafeFlags(["-target-cpu", "native"]),
     .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
@@ -36,14 +38,14 @@ let package = Package(
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
         .target(name: "SafeTensors", dependencies: ["TensorCore"], swiftSettings: fastFlags),
         .target(name: "Tokenizers", swiftSettings: fastFlags),
-        .target(name: "Models", dependencies: ["NN", "SafeTensors", "TensorCore"], swiftSettings: kernelFlags),
-        .target(name: "Generation", dependencies: ["Models", "TensorCore"], swiftSettings: kernelFlags),
-        .target(name: "GGUF", dependencies: ["Models", "Tokenizers", "TensorCore"], swiftSettings: kernelFlags),
+        .target(name: "Models", dependencies: ["NN", "SafeTensors", "TensorCore"], swiftSettings: fastFlags),
+        .target(name: "Generation", dependencies: ["Models", "TensorCore"], swiftSettings: fastFlags),
+        .target(name: "GGUF", dependencies: ["Models", "Tokenizers", "TensorCore"], swiftSettings: fastFlags),
         .target(name: "RLMath", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
         .target(name: "Data", dependencies: ["TensorCore", "Tokenizers"], swiftSettings: fastFlags),
         .target(name: "RunKit", swiftSettings: fastFlags),
         .target(name: "RLHF", dependencies: ["TensorCore", "NN", "SafeTensors", "Tokenizers", "Models", "Generation", "RLMath", "Data", "RunKit", "GGUF"],
-                swiftSettings: kernelFlags),
+                swiftSettings: fastFlags),
         .executableTarget(
             name: "rlhf",
             dependencies: [

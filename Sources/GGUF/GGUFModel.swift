@@ -30,6 +30,14 @@ public struct GGUFModel {
     /// so `ModelDirectory.save` writes a directory transformers loads.
     public static func loadCausalLM(_ f: GGUFFile) throws(GGUFError) -> CausalLM {
         let config = try TransformerConfig.gguf(f)
+        // Nothing is allocated until the tensors in the file can hold what the metadata claims.
+        var elements = 0
+        for t in f.tensors { elements = elements.addingReportingOverflow(t.elementCount).overflow ? Int.max : elements + t.elementCount }
+        do {
+            try config.checkAgainstCheckpoint(elementCount: elements) { path in GGUFWeightMap.ggufName(path).flatMap { f.info($0)?.shape } }
+        } catch {
+            throw TransformerConfig.sizeError(error, arch: config.modelType, file: f.path)
+        }
         var placeholder = WeightInit.placeholder
         let model = CausalLM(config: config, initializer: &placeholder)
         var used: Set<String> = [GGUFWeightMap.ropeFactors]

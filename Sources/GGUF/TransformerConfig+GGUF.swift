@@ -2,6 +2,7 @@
 // the architectures `llama` and `qwen2`, and the Hugging Face config.json equivalent that a
 // converted or re-saved model carries. Leaves out other architectures, partial rotary
 // dims, and rope scaling other than none/linear (Llama 3 `rope_freqs` factors included).
+// Every size is bounded by `TransformerConfig.Limits` before anything is sized by it.
 import Foundation
 import Models
 
@@ -23,6 +24,11 @@ extension TransformerConfig {
             throw .metadata(file: f.path, key: "\(arch).attention.head_count_kv", detail: "\(kvHeads) does not divide head_count \(heads)")
         }
         let headDim = try f.metadata.int("\(arch).attention.key_length") ?? hidden / heads
+        // Bound the sizes read so far before the RoPE table (head_dim / 2 values) is built.
+        for (key, v, limit) in [("embedding_length", hidden, Limits.hiddenSize), ("attention.head_count", heads, Limits.heads),
+                                ("attention.key_length", headDim, Limits.headDim)] where !(1...limit).contains(v) {
+            throw .metadata(file: f.path, key: "\(arch).\(key)", detail: "\(v) outside 1...\(limit)")
+        }
         if let vd = try f.metadata.int("\(arch).attention.value_length"), vd != headDim {
             throw .unsupported(file: f.path, detail: "\(arch).attention.value_length \(vd) != key_length \(headDim)")
         }
@@ -62,7 +68,7 @@ extension TransformerConfig {
         for key in ["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"] {
             if let id = try f.metadata.int(key), !eos.contains(id) { eos.append(id) }
         }
-        return TransformerConfig(
+        let config = TransformerConfig(
             family: .llama, modelType: arch, vocabSize: vocab, hiddenSize: hidden,
             layers: try f.metadata.requiredInt("\(arch).block_count"), heads: heads, kvHeads: kvHeads, headDim: headDim,
             intermediateSize: try f.metadata.requiredInt("\(arch).feed_forward_length"),
@@ -71,6 +77,31 @@ extension TransformerConfig {
             mlpBias: false, ropeInvFreq: invFreq,
             bosTokenId: try f.metadata.int("tokenizer.ggml.bos_token_id"), eosTokenIds: eos,
             padTokenId: try f.metadata.int("tokenizer.ggml.padding_token_id"))
+        do { try config.validateSizes() } catch { throw sizeError(error, arch: arch, file: f.path) }
+        return config
+    }
+
+    /// The GGUF metadata key that holds a size field (llama.cpp's names).
+    public static func ggufKey(_ field: SizeField, arch: String) -> String {
+        switch field {
+        case .vocabSize: return "\(arch).vocab_size"
+        case .hiddenSize: return "\(arch).embedding_length"
+        case .layers: return "\(arch).block_count"
+        case .heads: return "\(arch).attention.head_count"
+        case .kvHeads: return "\(arch).attention.head_count_kv"
+        case .headDim: return "\(arch).attention.key_length"
+        case .intermediateSize: return "\(arch).feed_forward_length"
+        case .maxPositions: return "\(arch).context_length"
+        case .bosTokenId: return "tokenizer.ggml.bos_token_id"
+        case .eosTokenIds: return "tokenizer.ggml.eos_token_id"
+        case .padTokenId: return "tokenizer.ggml.padding_token_id"
+        }
+    }
+
+    /// A size error as a metadata error naming the key.
+    static func sizeError(_ e: SizeError, arch: String, file: String) -> GGUFError {
+        guard let field = e.field else { return .metadata(file: file, key: "\(arch).*", detail: "the config \(e.detail)") }
+        return .metadata(file: file, key: ggufKey(field, arch: arch), detail: e.detail)
     }
 
     /// config.json for this GGUF-derived config, as transformers would write it for the

@@ -59,7 +59,8 @@ public enum Generator {
             }
         }
         let width = prompts.map(\.count).max()!
-        if width + config.maxNewTokens > c.maxPositions {
+        // Subtraction, not `width + maxNewTokens`, which wraps for a huge max_new_tokens.
+        if config.maxNewTokens > c.maxPositions - width {
             throw GenerationError.invalidPrompt("a prompt of \(width) tokens plus max_new_tokens \(config.maxNewTokens) exceeds the model's context of \(c.maxPositions) positions")
         }
         let batch = try TokenBatch.leftPadded(prompts, padId: config.padTokenId)

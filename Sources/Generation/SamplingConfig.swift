@@ -1,5 +1,6 @@
 // SamplingConfig: how the next token is chosen, validated in one place.
 // Temperature 0 means greedy. Top-k 0 and top-p 1 mean "off", as in transformers.
+import Models
 
 public struct SamplingConfig: Sendable, Equatable, Codable {
     /// New tokens per row, at most (a row also stops at its first EOS).
@@ -27,6 +28,10 @@ public struct SamplingConfig: Sendable, Equatable, Codable {
 
     public func validate() throws(GenerationError) {
         guard maxNewTokens >= 1 else { throw .invalidConfig("max_new_tokens must be at least 1, got \(maxNewTokens)") }
+        // No model has more positions than this, so a larger value can only be a mistake.
+        guard maxNewTokens <= TransformerConfig.Limits.maxPositions else {
+            throw .invalidConfig("max_new_tokens must be at most \(TransformerConfig.Limits.maxPositions), got \(maxNewTokens)")
+        }
         guard temperature >= 0, temperature.isFinite else { throw .invalidConfig("temperature must be >= 0, got \(temperature)") }
         guard topK >= 0 else { throw .invalidConfig("top_k must be >= 0 (0 = off), got \(topK)") }
         guard topP > 0 && topP <= 1 else { throw .invalidConfig("top_p must be in (0, 1], got \(topP)") }

@@ -17,6 +17,7 @@ public struct AddedToken: Sendable, Equatable {
             throw TokenizerError.invalidConfig("added token without id/content: \(j.serialized)")
         }
         let special = j["special"]?.bool ?? false
+        _ = try Tokenizer.checkedId(id, "added_tokens entry '\(content)'")
         return AddedToken(content: content, id: id, special: special,
                           singleWord: j["single_word"]?.bool ?? false, lstrip: j["lstrip"]?.bool ?? false,
                           rstrip: j["rstrip"]?.bool ?? false, normalized: j["normalized"]?.bool ?? !special)

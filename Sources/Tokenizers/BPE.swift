@@ -28,11 +28,11 @@ final class BPEModel: @unchecked Sendable {
     init(vocab vocabPairs: [(String, Int)], merges mergePairs: [(String, String)], unkToken: String?,
          fuseUnk: Bool, byteFallback: Bool, ignoreMerges: Bool, prefix: String?, suffix: String?) throws {
         var table = ByteTable(capacity: vocabPairs.count)
+        // Ids are checked before the id -> token table is sized by the largest one.
         var maxId = -1
-        for (_, id) in vocabPairs { maxId = max(maxId, id) }
+        for (tok, id) in vocabPairs { maxId = max(maxId, Int(try Tokenizer.checkedId(id, "model.vocab entry '\(tok)'"))) }
         var rev = [String?](repeating: nil, count: maxId + 1)
         for (tok, id) in vocabPairs {
-            guard id >= 0, id < Int(Int32.max) else { throw TokenizerError.invalidConfig("vocab id \(id) out of range") }
             table.insert(tok, Int32(id))
             rev[id] = tok
         }

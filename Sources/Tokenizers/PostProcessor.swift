@@ -17,7 +17,7 @@ indirect enum PostProcessor {
             if let sp = j["special_tokens"]?.objectPairs {
                 for (k, v) in sp {
                     guard let ids = v["ids"]?.array?.compactMap(\.int) else { throw TokenizerError.invalidConfig("TemplateProcessing special token \(k) without ids") }
-                    specials[k] = ids.map { Int32($0) }
+                    specials[k] = try ids.map { try Tokenizer.checkedId($0, "post_processor special token '\(k)'") }
                 }
             }
             func items(_ key: String) throws -> [Item] {
@@ -33,10 +33,12 @@ indirect enum PostProcessor {
             }
             return .template(single: try items("single"), pair: try items("pair"))
         case "BertProcessing", "RobertaProcessing":
-            guard let cls = j["cls"]?.array?[1].int, let sep = j["sep"]?.array?[1].int else {
+            func id(_ key: String) -> Int? { j[key]?.array.flatMap { $0.count == 2 ? $0[1].int : nil } }
+            guard let cls = id("cls"), let sep = id("sep") else {
                 throw TokenizerError.invalidConfig("\(type) without cls/sep")
             }
-            return .wrap(cls: Int32(cls), sep: Int32(sep), doubleSepBetween: type == "RobertaProcessing")
+            return .wrap(cls: try Tokenizer.checkedId(cls, "\(type) cls"), sep: try Tokenizer.checkedId(sep, "\(type) sep"),
+                         doubleSepBetween: type == "RobertaProcessing")
         case "ByteLevel": return .byteLevel
         case "Sequence":
             guard let list = j["processors"]?.array else { throw TokenizerError.invalidConfig("Sequence without processors") }

@@ -14,13 +14,16 @@ public struct Truncation: Sendable, Equatable {
 
     static func parse(_ j: JSONValue) throws -> Truncation {
         guard let m = j["max_length"]?.int else { throw TokenizerError.invalidConfig("truncation without max_length") }
+        guard (0...Tokenizer.maxSequenceLength).contains(m) else {
+            throw TokenizerError.invalidConfig("truncation.max_length \(m) outside 0...\(Tokenizer.maxSequenceLength)")
+        }
         if let s = j["stride"]?.int, s != 0 { throw TokenizerError.unsupported(component: "truncation option", type: "stride \(s)") }
         let dir = (j["direction"]?.string ?? "Right").lowercased()
         return Truncation(maxLength: m, side: dir == "left" ? .left : .right)
     }
 
     func truncate(_ ids: [Int32], reserve: Int) -> [Int32] {
-        let keep = max(0, maxLength - reserve)
+        let keep = maxLength > reserve ? maxLength - reserve : 0
         if ids.count <= keep { return ids }
         return side == .right ? Array(ids.prefix(keep)) : Array(ids.suffix(keep))
     }
@@ -50,10 +53,19 @@ public struct Padding: Sendable, Equatable {
 
     static func parse(_ j: JSONValue) throws -> Padding {
         var p = Padding()
-        if let fixed = j["strategy"]?["Fixed"]?.int { p.length = .fixed(fixed) }
+        // Both lengths size the padded rows, so they are bounded before any batch is built.
+        if let fixed = j["strategy"]?["Fixed"]?.int {
+            guard (0...Tokenizer.maxSequenceLength).contains(fixed) else {
+                throw TokenizerError.invalidConfig("padding.strategy.Fixed \(fixed) outside 0...\(Tokenizer.maxSequenceLength)")
+            }
+            p.length = .fixed(fixed)
+        }
         p.side = (j["direction"]?.string ?? "Right").lowercased() == "left" ? .left : .right
         p.multipleOf = j["pad_to_multiple_of"]?.int
-        p.padId = j["pad_id"]?.int
+        if let m = p.multipleOf, !(0...Tokenizer.maxSequenceLength).contains(m) {
+            throw TokenizerError.invalidConfig("padding.pad_to_multiple_of \(m) outside 0...\(Tokenizer.maxSequenceLength)")
+        }
+        p.padId = try j["pad_id"]?.int.map { Int(try Tokenizer.checkedId($0, "padding.pad_id")) }
         return p
     }
 }
@@ -81,7 +93,14 @@ extension Tokenizer {
         var target: Int
         switch pad.length {
         case .longest: target = ids.map(\.count).max() ?? 0
-        case .fixed(let n): target = n
+        case .fixed(let n):
+            guard (0...Tokenizer.maxSequenceLength).contains(n) else {
+                throw TokenizerError.invalidConfig("fixed padding length \(n) outside 0...\(Tokenizer.maxSequenceLength)")
+            }
+            target = n
+        }
+        if let m = pad.multipleOf, !(0...Tokenizer.maxSequenceLength).contains(m) {
+            throw TokenizerError.invalidConfig("pad_to_multiple_of \(m) outside 0...\(Tokenizer.maxSequenceLength)")
         }
         if let m = pad.multipleOf, m > 0, target % m != 0 { target += m - target % m }
         guard let padId = pad.padId ?? padTokenId else {

@@ -27,6 +27,22 @@ public final class Tokenizer: @unchecked Sendable {
     /// Every added token from tokenizer.json, in file order.
     public var addedTokens: [AddedToken] { added.tokens }
 
+    /// The largest token id a file may use. Ids index tables sized by the largest one (and are
+    /// Int32 in batches), so an id near 2^62 must fail at load. The largest shipped vocabularies
+    /// hold about 2^18 tokens (Gemma 3: 262 144); 2^24 leaves room and keeps tables under 256 MiB.
+    public static let maxTokenId = (1 << 24) - 1
+    /// The longest truncation or padding length a file may ask for (2^24 ids: 16x the
+    /// longest context of released models), so padded rows stay allocatable.
+    public static let maxSequenceLength = 1 << 24
+
+    /// `id` from a file, checked against 0...maxTokenId; `what` names where it came from.
+    static func checkedId(_ id: Int, _ what: @autoclosure () -> String) throws -> Int32 {
+        guard id >= 0, id <= maxTokenId else {
+            throw TokenizerError.invalidConfig("\(what()): id \(id) outside 0...\(maxTokenId) (Tokenizer.maxTokenId)")
+        }
+        return Int32(id)
+    }
+
     init(model: BPEModel, normalizer: Normalizer?, preTokenizer: PreTokenizer?, postProcessor: PostProcessor?,
          decoder: Decoder?, addedTokens: [AddedToken], truncation: Truncation?, padding: Padding?,
          config: TokenizerConfig) {

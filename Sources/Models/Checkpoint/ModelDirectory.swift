@@ -30,10 +30,35 @@ public enum ModelDirectory {
         }
     }
 
+    /// Refuses, before the model is allocated, a config that the checkpoint's tensors cannot
+    /// back (embedding shape, layer count, total values); the error names the config key.
+    static func checkConfig(_ config: TransformerConfig, against weights: SafeTensorsCollection, dir: String) throws(ModelError) {
+        var elements = 0
+        var shapes: [String: [Int]] = [:]
+        for name in weights.names {
+            guard let e = try? weights.entry(named: name) else { continue }
+            shapes[name] = e.shape
+            let (s, o) = elements.addingReportingOverflow(e.elementCount)
+            elements = o ? Int.max : s
+        }
+        let prefix = WeightMap.trunkPrefix(config.family)
+        do {
+            try config.checkAgainstCheckpoint(elementCount: elements) { path in
+                let hf = WeightMap.hfName(path, family: config.family).name
+                // Some GPT-2 exports omit the "transformer." prefix (as `assign` accepts).
+                return shapes[hf] ?? (hf.hasPrefix(prefix) ? shapes[String(hf.dropFirst(prefix.count))] : nil)
+            }
+        } catch {
+            let file = (dir as NSString).appendingPathComponent("config.json") + " (checked against \(weights.path))"
+            throw TransformerConfig.configError(error, family: config.family, file: file)
+        }
+    }
+
     /// A causal LM (`*ForCausalLM`) from `dir`. A `score.weight` in the file is ignored.
     public static func loadCausalLM(_ dir: String) throws(ModelError) -> CausalLM {
         let (config, raw) = try loadConfig(dir)
         let weights = try openWeights(dir)
+        try checkConfig(config, against: weights, dir: dir)
         var initializer = WeightInit.placeholder
         let model = CausalLM(config: config, initializer: &initializer)
         try assign(model, from: weights, family: config.family, ignoring: ["score.weight"])
@@ -47,6 +72,7 @@ public enum ModelDirectory {
     public static func loadScalarHead(_ dir: String, seed: UInt64 = 0) throws(ModelError) -> (model: ScalarHeadModel, freshHead: Bool) {
         let (config, raw) = try loadConfig(dir)
         let weights = try openWeights(dir)
+        try checkConfig(config, against: weights, dir: dir)
         var placeholder = WeightInit.placeholder
         let trunk = TransformerTrunk(config: config, initializer: &placeholder)
         let fresh = !weights.contains("score.weight")

@@ -1,7 +1,8 @@
 // Reading TransformerConfig from a Hugging Face config.json. The only place HF config key
 // names appear. Supported: model_type gpt2, llama, qwen2, mistral. Any option whose value
 // would change the computation and that we do not implement (another activation, rope
-// type, sliding window in use, ...) is an error naming the key.
+// type, sliding window in use, ...) is an error naming the key, and so is any size outside
+// `TransformerConfig.Limits` (checked before anything is sized by it).
 import Foundation
 
 extension TransformerConfig {
@@ -30,6 +31,35 @@ extension TransformerConfig {
         }
     }
 
+    /// The config.json key that holds a size field, for error messages.
+    public static func hfKey(_ field: SizeField, family: ModelFamily) -> String {
+        let gpt2 = family == .gpt2
+        switch field {
+        case .vocabSize: return "vocab_size"
+        case .hiddenSize: return gpt2 ? "n_embd" : "hidden_size"
+        case .layers: return gpt2 ? "n_layer" : "num_hidden_layers"
+        case .heads: return gpt2 ? "n_head" : "num_attention_heads"
+        case .kvHeads: return gpt2 ? "n_head" : "num_key_value_heads"
+        case .headDim: return gpt2 ? "n_embd / n_head" : "head_dim"
+        case .intermediateSize: return gpt2 ? "n_inner" : "intermediate_size"
+        case .maxPositions: return gpt2 ? "n_positions" : "max_position_embeddings"
+        case .bosTokenId: return "bos_token_id"
+        case .eosTokenIds: return "eos_token_id"
+        case .padTokenId: return "pad_token_id"
+        }
+    }
+
+    /// A size error as a config error naming the key in `file`.
+    public static func configError(_ e: SizeError, family: ModelFamily, file: String) -> ModelError {
+        .config(file: file, detail: e.field.map { "\"\(hfKey($0, family: family))\" \(e.detail)" } ?? "the config \(e.detail)")
+    }
+
+    /// Bounds every size before the caller allocates anything from them.
+    static func validated(_ c: TransformerConfig, _ r: Reader) throws(ModelError) -> TransformerConfig {
+        do { try c.validateSizes() } catch { throw configError(error, family: c.family, file: r.file) }
+        return c
+    }
+
     private static func gpt2(_ r: Reader) throws(ModelError) -> TransformerConfig {
         let act = try r.string("activation_function") ?? "gelu_new"
         guard ["gelu_new", "gelu_pytorch_tanh"].contains(act) else {
@@ -40,28 +70,31 @@ extension TransformerConfig {
         }
         if let s = try r.bool("scale_attn_weights"), !s { throw .unsupported(file: r.file, detail: "scale_attn_weights = false") }
         let hidden = try r.requiredInt("n_embd"), heads = try r.requiredInt("n_head")
+        guard hidden <= Limits.hiddenSize else {   // before 4 x n_embd (the n_inner default) can overflow
+            throw .config(file: r.file, detail: "\"n_embd\" is \(hidden), above the limit \(Limits.hiddenSize)")
+        }
         guard hidden % heads == 0 else { throw .config(file: r.file, detail: "n_embd \(hidden) is not divisible by n_head \(heads)") }
         var config = TransformerConfig(
             family: .gpt2, modelType: "gpt2", vocabSize: try r.requiredInt("vocab_size"), hiddenSize: hidden,
             layers: try r.requiredInt("n_layer"), heads: heads, kvHeads: heads, headDim: hidden / heads,
             intermediateSize: try r.int("n_inner") ?? 4 * hidden, maxPositions: try r.requiredInt("n_positions"),
             normEps: Float(try r.double("layer_norm_epsilon") ?? 1e-5), tiedEmbeddings: try r.bool("tie_word_embeddings") ?? true,
-            bosTokenId: try r.int("bos_token_id"), eosTokenIds: try r.intList("eos_token_id"), padTokenId: try r.int("pad_token_id"),
+            bosTokenId: try r.int("bos_token_id"), eosTokenIds: try r.intList("eos_token_id"), padTokenId: try r.padTokenId(),
             initializerRange: Float(try r.double("initializer_range") ?? 0.02))
         config.residualDropout = Float(try r.double("resid_pdrop") ?? 0.1)
         config.embeddingDropout = Float(try r.double("embd_pdrop") ?? 0.1)
-        return config
+        return try validated(config, r)
     }
 
     private static func llama(_ r: Reader, modelType: String) throws(ModelError) -> TransformerConfig {
         let act = try r.string("hidden_act") ?? "silu"
         guard act == "silu" else { throw .unsupported(file: r.file, detail: "hidden_act \"\(act)\" (supported: silu)") }
         let hidden = try r.requiredInt("hidden_size"), heads = try r.requiredInt("num_attention_heads")
-        let kvHeads = try r.int("num_key_value_heads") ?? heads
+        let kvHeads = try r.positiveInt("num_key_value_heads") ?? heads
         guard heads % kvHeads == 0 else {
             throw .config(file: r.file, detail: "num_attention_heads \(heads) is not a multiple of num_key_value_heads \(kvHeads)")
         }
-        let headDim = try r.int("head_dim") ?? hidden / heads
+        let headDim = try r.positiveInt("head_dim") ?? hidden / heads
         let maxPos = try r.requiredInt("max_position_embeddings")
         if let tp = try r.int("pretraining_tp"), tp != 1 { throw .unsupported(file: r.file, detail: "pretraining_tp = \(tp)") }
         // Sliding-window attention only matters when enabled and shorter than the context.
@@ -74,15 +107,18 @@ extension TransformerConfig {
         let attentionBias = try r.bool("attention_bias") ?? false
         let qkvBias = modelType == "qwen2" ? true : attentionBias
         let outputBias = modelType == "qwen2" ? false : attentionBias
-        return TransformerConfig(
+        var config = TransformerConfig(
             family: .llama, modelType: modelType, vocabSize: try r.requiredInt("vocab_size"), hiddenSize: hidden,
             layers: try r.requiredInt("num_hidden_layers"), heads: heads, kvHeads: kvHeads, headDim: headDim,
             intermediateSize: try r.requiredInt("intermediate_size"), maxPositions: maxPos,
             normEps: Float(try r.double("rms_norm_eps") ?? 1e-6), tiedEmbeddings: try r.bool("tie_word_embeddings") ?? false,
             qkvBias: qkvBias, outputBias: outputBias, mlpBias: try r.bool("mlp_bias") ?? false,
-            ropeInvFreq: try ropeFrequencies(r, headDim: headDim),
-            bosTokenId: try r.int("bos_token_id"), eosTokenIds: try r.intList("eos_token_id"), padTokenId: try r.int("pad_token_id"),
+            bosTokenId: try r.int("bos_token_id"), eosTokenIds: try r.intList("eos_token_id"), padTokenId: try r.padTokenId(),
             initializerRange: Float(try r.double("initializer_range") ?? 0.02))
+        // The frequency table is sized by head_dim: computed only once it is validated.
+        config = try validated(config, r)
+        config.ropeInvFreq = try ropeFrequencies(r, headDim: headDim)
+        return config
     }
 
     /// Reads `rope_parameters` (transformers 5) or the classic `rope_theta` + `rope_scaling`.
@@ -143,8 +179,29 @@ struct Reader {
 
     func int(_ key: String) throws(ModelError) -> Int? {
         guard let n = try number(key) else { return nil }
-        guard n.doubleValue == n.doubleValue.rounded() else { throw .config(file: file, detail: "\"\(prefix)\(key)\" must be an integer, got \(n)") }
+        return try integer(n, key)
+    }
+
+    /// `n` as an Int: whole, and inside the 64-bit range (NSNumber.intValue wraps silently).
+    func integer(_ n: NSNumber, _ key: String) throws(ModelError) -> Int {
+        let d = n.doubleValue
+        guard d == d.rounded(), abs(d) < 0x1p63 else {
+            throw .config(file: file, detail: "\"\(prefix)\(key)\" must be a 64-bit integer, got \(n)")
+        }
         return n.intValue
+    }
+
+    /// An optional size: absent is nil, present must be positive.
+    func positiveInt(_ key: String) throws(ModelError) -> Int? {
+        guard let v = try int(key) else { return nil }
+        guard v > 0 else { throw .config(file: file, detail: "\"\(prefix)\(key)\" must be positive, got \(v)") }
+        return v
+    }
+
+    /// `pad_token_id`; a negative value is how some exports (the original LLaMA) say "none".
+    func padTokenId() throws(ModelError) -> Int? {
+        guard let p = try int("pad_token_id"), p >= 0 else { return nil }
+        return p
     }
 
     func requiredInt(_ key: String) throws(ModelError) -> Int {
@@ -168,8 +225,12 @@ struct Reader {
 
     func intList(_ key: String) throws(ModelError) -> [Int] {
         guard let v = value(key) else { return [] }
-        if let n = v as? NSNumber { return [n.intValue] }
-        if let a = v as? [NSNumber] { return a.map(\.intValue) }
+        if let n = v as? NSNumber { return [try integer(n, key)] }
+        if let a = v as? [NSNumber] {
+            var out: [Int] = []
+            for n in a { out.append(try integer(n, key)) }
+            return out
+        }
         throw .config(file: file, detail: "\"\(prefix)\(key)\" must be an integer or a list of integers, got \(v)")
     }
 

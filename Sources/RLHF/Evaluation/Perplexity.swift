@@ -16,6 +16,9 @@ public struct PerplexityResult: Sendable, Equatable {
 
 public enum Perplexity {
     public static func evaluate(_ model: CausalLM, documents: [[Int32]], batchSize: Int = 8) throws -> PerplexityResult {
+        guard (1...CountLimits.batch).contains(batchSize) else {
+            throw DocumentError(message: "batch size must be in 1...\(CountLimits.batch), got \(batchSize)")
+        }
         let window = model.config.maxPositions
         // (tokens of the window, index of the first token to score in it).
         var pieces: [([Int32], Int)] = []
@@ -32,7 +35,7 @@ public enum Perplexity {
         }
         var total = 0.0, count = 0
         for chunk in stride(from: 0, to: pieces.count, by: batchSize) {
-            let group = Array(pieces[chunk..<min(pieces.count, chunk + batchSize)])
+            let group = Array(pieces[chunk..<(chunk + min(pieces.count - chunk, batchSize))])
             let batch = try TokenBatch.leftPadded(group.map(\.0), padId: 0)
             let logits = try Tape.noGrad { try model(batch) }                    // (B, T, V)
             // Targets: token t+1 for every scored position t; others point at token 0 and

@@ -230,7 +230,8 @@ public struct PPOConfig: Decodable, Sendable {
     /// Sequences per rollout: prompts x responses per prompt.
     public var rolloutRows: Int { rolloutBatchSize * numGenerations }
 
-    public var iterations: Int { (totalEpisodes + rolloutBatchSize - 1) / rolloutBatchSize }
+    /// ceil(total_episodes / rollout_batch_size), without the `+ batch - 1` that wraps near Int.max.
+    public var iterations: Int { totalEpisodes / rolloutBatchSize + (totalEpisodes % rolloutBatchSize == 0 ? 0 : 1) }
 
     public var objective: PolicyObjective {
         policyLoss == .klPenalty ? .klPenalty(beta: klPenaltyBeta, estimator: .k3) : .clip(range: clipRatio)
@@ -240,9 +241,21 @@ public struct PPOConfig: Decodable, Sendable {
     public func validate(file: String) throws {
         func bad(_ k: CodingKeys, _ m: String) -> ConfigError { .invalidValue(file: file, field: k.rawValue, message: m) }
         if sftModelPath.isEmpty { throw bad(.sftModelPath, "must name a model directory") }
-        if ppoEpochs < 1 { throw bad(.ppoEpochs, "must be >= 1") }
-        if rolloutBatchSize < 1 { throw bad(.rolloutBatchSize, "must be >= 1") }
-        if numGenerations < 1 || numGenerations > 1024 { throw bad(.numGenerations, "must be in 1...1024, got \(numGenerations)") }
+        if outputDir.isEmpty { throw bad(.outputDir, "is empty; expected the path of a folder for checkpoints, metrics and the model") }
+        // Every count has an upper bound too (CountLimits), so arithmetic on it cannot wrap.
+        func count(_ v: Int, _ range: ClosedRange<Int>, _ k: CodingKeys) throws {
+            try CountLimits.check(v, range, field: k.rawValue, file: file)
+        }
+        try count(ppoEpochs, 1...CountLimits.epochs, .ppoEpochs)
+        try count(rolloutBatchSize, 1...CountLimits.batch, .rolloutBatchSize)
+        try count(totalEpisodes, 1...CountLimits.steps, .totalEpisodes)
+        try count(maxGenLen, 1...CountLimits.tokens, .maxGenLen)
+        try count(maxPromptLength, 1...CountLimits.tokens, .maxPromptLength)
+        try count(topK, 0...CountLimits.tokens, .topK)
+        try count(saveSteps, 0...CountLimits.steps, .saveSteps)
+        try count(loggingSteps, 1...CountLimits.steps, .loggingSteps)
+        try count(saveTotalLimit, 1...CountLimits.batch, .saveTotalLimit)
+        try count(numGenerations, 1...1024, .numGenerations)
         if [.grpo, .rloo].contains(advantageEstimator) && numGenerations < 2 {
             throw bad(.numGenerations, "\(advantageEstimator.rawValue) compares responses to the same prompt: needs >= 2, got \(numGenerations)")
         }
@@ -261,25 +274,19 @@ public struct PPOConfig: Decodable, Sendable {
         if policyLoss == .klPenalty && (epsilonHigh != nil || beta != 0 || lossType != .tokenMean) {
             throw bad(.policyLoss, "kl_penalty takes no epsilon_high, beta or loss_type (they shape the clipped objective)")
         }
-        if outputDir.isEmpty { throw bad(.outputDir, "is empty; expected the path of a folder for checkpoints, metrics and the model") }
-        if totalEpisodes < 1 { throw bad(.totalEpisodes, "must be >= 1") }
-        if maxGenLen < 1 { throw bad(.maxGenLen, "must be >= 1") }
-        if !(lrActor > 0) { throw bad(.lrActor, "must be > 0") }
-        if !(lrCritic > 0) { throw bad(.lrCritic, "must be > 0") }
+        if !(lrActor > 0 && lrActor.isFinite) { throw bad(.lrActor, "must be a finite number > 0") }
+        if !(lrCritic > 0 && lrCritic.isFinite) { throw bad(.lrCritic, "must be a finite number > 0") }
         if !(0...1).contains(gamma) { throw bad(.gamma, "must be in [0, 1]") }
         if !(0...1).contains(lambda) { throw bad(.lambda, "must be in [0, 1]") }
         if !(clipRatio > 0 && clipRatio < 1) { throw bad(.clipRatio, "must be in (0, 1)") }
-        if klCoef < 0 { throw bad(.klCoef, "must be >= 0") }
-        if vfCoef < 0 { throw bad(.vfCoef, "must be >= 0") }
-        if temperature <= 0 { throw bad(.temperature, "must be > 0 (PPO samples; greedy rollouts have no exploration)") }
-        if topK < 0 { throw bad(.topK, "must be >= 0 (0 = off)") }
+        if !(klCoef >= 0 && klCoef.isFinite) { throw bad(.klCoef, "must be a finite number >= 0") }
+        if !(vfCoef >= 0 && vfCoef.isFinite) { throw bad(.vfCoef, "must be a finite number >= 0") }
+        if !(entropyCoef.isFinite) { throw bad(.entropyCoef, "must be a finite number") }
+        if !(temperature > 0 && temperature.isFinite) { throw bad(.temperature, "must be a finite number > 0 (greedy rollouts have no exploration)") }
         if !(topP > 0 && topP <= 1) { throw bad(.topP, "must be in (0, 1]") }
         if let a = adaptiveKL, !(a.target > 0 && a.horizon > 0) { throw bad(.adaptiveKL, "target and horizon must be > 0") }
         if let v = cliprangeValue, !(v > 0) { throw bad(.cliprangeValue, "must be > 0") }
-        if maxGradNorm < 0 { throw bad(.maxGradNorm, "must be >= 0 (0 = no clipping)") }
-        if saveSteps < 0 { throw bad(.saveSteps, "must be >= 0") }
-        if loggingSteps < 1 { throw bad(.loggingSteps, "must be >= 1") }
-        if maxPromptLength < 1 { throw bad(.maxPromptLength, "must be >= 1") }
+        if !(maxGradNorm >= 0 && maxGradNorm.isFinite) { throw bad(.maxGradNorm, "must be a finite number >= 0 (0 = no clipping)") }
         for spec in rewards { try spec.validate(file: file) }
         let sources = rewards.count + (rewardModelPath != nil ? 1 : 0)
         if let w = rewardWeights {

@@ -49,9 +49,13 @@ public struct DatasetArguments: Sendable {
 
     public func validate(file: String) throws {
         func bad(_ k: CodingKeys, _ m: String) -> ConfigError { .invalidValue(file: file, field: k.rawValue, message: m) }
-        if maxLength < 2 { throw bad(.maxLength, "must be >= 2") }
+        func count(_ v: Int, _ range: ClosedRange<Int>, _ k: CodingKeys) throws {
+            try CountLimits.check(v, range, field: k.rawValue, file: file)
+        }
+        try count(maxLength, 2...CountLimits.tokens, .maxLength)
+        if let p = maxPromptLength { try count(p, 1...CountLimits.tokens, .maxPromptLength) }
         if !(0..<1).contains(evalFraction) { throw bad(.evalFraction, "must be in [0, 1)") }
-        if evalBatchSize < 1 { throw bad(.evalBatchSize, "must be >= 1") }
+        try count(evalBatchSize, 1...CountLimits.batch, .evalBatchSize)
         if let p = dropout, !(0..<1).contains(p) { throw bad(.dropout, "must be in [0, 1)") }
     }
 

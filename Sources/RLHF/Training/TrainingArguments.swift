@@ -85,9 +85,14 @@ public struct TrainingArguments: Codable, Sendable, Equatable {
         }
         if outputDir.isEmpty { throw bad(.outputDir, "is empty; expected the path of a folder for checkpoints, metrics and the model") }
         if numTrainEpochs < 1 && maxSteps <= 0 { throw bad(.numTrainEpochs, "must be >= 1 (or set max_steps)") }
-        if maxSteps < 0 { throw bad(.maxSteps, "must be >= 0") }
-        if batchSize < 1 { throw bad(.batchSize, "must be >= 1") }
-        if gradientAccumulationSteps < 1 { throw bad(.gradientAccumulationSteps, "must be >= 1") }
+        // Upper bounds keep epochs x steps and step arithmetic from wrapping (CountLimits).
+        func count(_ v: Int, _ range: ClosedRange<Int>, _ f: CodingKeys) throws {
+            try CountLimits.check(v, range, field: f.rawValue, file: file)
+        }
+        try count(numTrainEpochs, (maxSteps > 0 ? Int.min : 1)...CountLimits.epochs, .numTrainEpochs)
+        try count(maxSteps, 0...CountLimits.steps, .maxSteps)
+        try count(batchSize, 1...CountLimits.batch, .batchSize)
+        try count(gradientAccumulationSteps, 1...CountLimits.batch, .gradientAccumulationSteps)
         if !(learningRate > 0) { throw bad(.learningRate, "must be > 0") }
         if weightDecay < 0 { throw bad(.weightDecay, "must be >= 0") }
         if !(0..<1).contains(adamBeta1) { throw bad(.adamBeta1, "must be in [0, 1)") }
@@ -96,12 +101,12 @@ public struct TrainingArguments: Codable, Sendable, Equatable {
         if !["constant", "linear", "cosine"].contains(lrSchedulerType) {
             throw bad(.lrSchedulerType, "must be \"constant\", \"linear\" or \"cosine\", got \"\(lrSchedulerType)\"")
         }
-        if warmupSteps < 0 { throw bad(.warmupSteps, "must be >= 0") }
+        try count(warmupSteps, 0...CountLimits.steps, .warmupSteps)
         if maxGradNorm < 0 { throw bad(.maxGradNorm, "must be >= 0 (0 = no clipping)") }
-        if loggingSteps < 1 { throw bad(.loggingSteps, "must be >= 1") }
-        if evalSteps < 0 { throw bad(.evalSteps, "must be >= 0") }
-        if saveSteps < 0 { throw bad(.saveSteps, "must be >= 0") }
-        if saveTotalLimit < 1 { throw bad(.saveTotalLimit, "must be >= 1") }
+        try count(loggingSteps, 1...CountLimits.steps, .loggingSteps)
+        try count(evalSteps, 0...CountLimits.steps, .evalSteps)
+        try count(saveSteps, 0...CountLimits.steps, .saveSteps)
+        try count(saveTotalLimit, 1...CountLimits.batch, .saveTotalLimit)
     }
 
     public var adamW: AdamWConfig {

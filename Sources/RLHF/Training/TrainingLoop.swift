@@ -80,7 +80,12 @@ public final class TrainingLoop<Task: TrainingTask> {
         return max(1, batches / args.gradientAccumulationSteps)
     }
 
-    public var totalSteps: Int { args.maxSteps > 0 ? args.maxSteps : stepsPerEpoch * args.numTrainEpochs }
+    /// max_steps, else steps per epoch x epochs (saturating: validated arguments keep it far below Int.max).
+    public var totalSteps: Int {
+        if args.maxSteps > 0 { return args.maxSteps }
+        let (n, overflow) = stepsPerEpoch.multipliedReportingOverflow(by: args.numTrainEpochs)
+        return overflow ? Int.max : n
+    }
 
     /// Runs to `totalSteps` (or stops after `stopAfter` steps, for tests of resumption).
     public func run(resume: Bool = false, stopAfter: Int? = nil) throws -> TrainingSummary {

@@ -1,5 +1,6 @@
 // Jinja's filters, tests, operators and the Python string/dict methods chat templates call,
-// with Python semantics. Anything not listed is a clear "unsupported" template error.
+// with Python semantics. Anything not listed is a clear "unsupported" template error. Sizes
+// they build are checked against JinjaSandbox's caps before building; integer overflow is an error.
 // Leaves out: format strings (`%` on strings, `format`), regex filters, HTML escaping.
 import Foundation
 
@@ -9,7 +10,9 @@ enum JinjaBuiltins {
     }
 
     static let globals: [String: JinjaValue] = [
-        "raise_exception": fn { args, _ in throw TokenizerError.templateException(args.first?.str ?? "") },
+        "raise_exception": fn { args, _ in
+            throw TokenizerError.templateException(try JinjaSandbox.str(args.first ?? .undefined, "raise_exception()"))
+        },
         "namespace": fn { _, kw in
             var d: [String: JinjaValue] = [:]
             for (k, v) in kw { d[k] = v }
@@ -20,6 +23,15 @@ enum JinjaBuiltins {
             guard n.count == args.count, !n.isEmpty else { throw TokenizerError.template("range() takes integers") }
             let (lo, hi, st) = n.count == 1 ? (0, n[0], 1) : (n[0], n[1], n.count > 2 ? n[2] : 1)
             guard st != 0 else { throw TokenizerError.template("range() step must not be zero") }
+            // Length as Python computes it, without wrapping: ceil((hi - lo) / st) when positive.
+            let span = hi.subtractingReportingOverflow(lo)
+            let sameSign = span.partialValue != 0 && (span.partialValue > 0) == (st > 0)
+            let count = span.overflow ? Int.max : sameSign ? (span.partialValue - st.signum()) / st + 1 : 0
+            guard count <= JinjaSandbox.maxRange else {
+                let shown = span.overflow ? "more than 2^63" : String(count)
+                throw JinjaSandbox.fail("range(\(n.map(String.init).joined(separator: ", "))) has \(shown) items, "
+                    + "over maxRange (\(JinjaSandbox.maxRange))")
+            }
             return .list(Swift.stride(from: lo, to: hi, by: st).map { .int($0) })
         },
         "dict": fn { _, kw in .dict(kw) },
@@ -59,7 +71,9 @@ enum JinjaBuiltins {
         switch v {
         case .list(let l): return l
         case .dict(let d): return d.map { .string($0.0) }
-        case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
+        case .string(let s):
+            try JinjaSandbox.checkList(count: s.unicodeScalars.count, "iterating a string")
+            return s.unicodeScalars.map { .string(String($0)) }
         case .undefined, .none: return []
         default: throw TokenizerError.template("'\(v.typeName)' object is not iterable")
         }
@@ -76,16 +90,41 @@ enum JinjaBuiltins {
         if step > 0 {
             var i = norm(lo, 0)
             let e = norm(hi, n)
-            while i < e { out.append(a[i]); i += step }
+            while i < e { out.append(a[i]); let (j, o) = i.addingReportingOverflow(step); if o { break }; i = j }
         } else {
             var i = norm(lo, n - 1)
             let e = norm(hi, -1)
-            while i > e { out.append(a[i]); i += step }
+            while i > e { out.append(a[i]); let (j, o) = i.addingReportingOverflow(step); if o { break }; i = j }
         }
         return out
     }
 
     static func isSpace(_ u: Unicode.Scalar) -> Bool { u.properties.isWhitespace }
+
+    /// Python `sep.join(str(x) for x in items)`, its length checked before it is built.
+    static func join(_ items: [JinjaValue], separator: String) throws -> String {
+        var parts: [String] = []
+        parts.reserveCapacity(items.count)
+        var bytes = 0
+        for x in items {
+            let p = try JinjaSandbox.str(x, "join")
+            bytes += p.utf8.count + (parts.isEmpty ? 0 : separator.utf8.count)
+            try JinjaSandbox.checkString(bytes: bytes, "join")
+            parts.append(p)
+        }
+        return parts.joined(separator: separator)
+    }
+
+    /// Python `s.replace(old, new)`, its length computed (and checked) before it is built.
+    static func replace(_ s: String, _ old: String, _ new: String) throws -> String {
+        guard !old.isEmpty else { return s.replacingOccurrences(of: old, with: new) }
+        if new.utf8.count > old.utf8.count {
+            let hits = s.components(separatedBy: old).count - 1
+            let growth = try JinjaSandbox.checked((new.utf8.count - old.utf8.count).multipliedReportingOverflow(by: hits), "replace")
+            try JinjaSandbox.checkString(bytes: s.utf8.count + growth, "replace")
+        }
+        return s.replacingOccurrences(of: old, with: new)
+    }
 
     static func strip(_ s: String, _ chars: JinjaValue?, left: Bool, right: Bool) -> String {
         let set: ((Unicode.Scalar) -> Bool)
@@ -125,7 +164,7 @@ enum JinjaBuiltins {
             case "replace":
                 return fn { a, _ in
                     guard a.count >= 2 else { throw TokenizerError.template("replace() takes two arguments") }
-                    return .string(s.replacingOccurrences(of: a[0].str, with: a[1].str))
+                    return .string(try replace(s, try JinjaSandbox.str(a[0], "replace()"), try JinjaSandbox.str(a[1], "replace()")))
                 }
             case "find":
                 return fn { a, _ in
@@ -133,7 +172,7 @@ enum JinjaBuiltins {
                     return .int(s.unicodeScalars.distance(from: s.startIndex, to: r.lowerBound))
                 }
             case "count": return fn { a, _ in .int(s.components(separatedBy: a.first?.str ?? "").count - 1) }
-            case "join": return fn { a, _ in .string(try iterate(a.first ?? .none).map(\.str).joined(separator: s)) }
+            case "join": return fn { a, _ in .string(try join(try iterate(a.first ?? .none), separator: s)) }
             case "isdigit": return fn { _, _ in .bool(!s.isEmpty && s.unicodeScalars.allSatisfy { $0.properties.numericType == .decimal }) }
             default: return nil
             }
@@ -181,7 +220,12 @@ enum JinjaBuiltins {
             }
         case "tojson":
             var indent: Int? = nil
-            if let i = args.first ?? kw(kwargs, "indent"), case .int(let n) = i { indent = n }
+            if let i = args.first ?? kw(kwargs, "indent"), case .int(let n) = i {
+                // Each nesting level repeats the indent: bound it so the padding cannot outgrow the value.
+                guard (0...64).contains(n) else { throw JinjaSandbox.fail("tojson indent \(n) outside 0...64") }
+                indent = n
+            }
+            try JinjaSandbox.checkPrintable(v, "tojson")
             let ascii = kw(kwargs, "ensure_ascii")?.truthy ?? false
             let sortKeys = kw(kwargs, "sort_keys")?.truthy ?? false
             return .string(try v.json(indent: indent, ensureASCII: ascii, sortKeys: sortKeys))
@@ -206,7 +250,7 @@ enum JinjaBuiltins {
             let sep = args.first?.str ?? kw(kwargs, "d")?.str ?? ""
             var items = try iterate(v)
             if let attr = kw(kwargs, "attribute") { items = items.map { $0[attr.str] } }
-            return .string(items.map(\.str).joined(separator: sep))
+            return .string(try join(items, separator: sep))
         case "items":
             guard case .dict(let d) = v else {
                 if case .undefined = v { return .list([]) }
@@ -216,7 +260,11 @@ enum JinjaBuiltins {
         case "int":
             switch v {
             case .int: return v
-            case .double(let d): return .int(Int(d))
+            case .double(let d):
+                guard let i = Int(exactly: d.rounded(.towardZero)) else {
+                    throw TokenizerError.template("int(\(d)): out of the 64-bit range")
+                }
+                return .int(i)
             case .bool(let b): return .int(b ? 1 : 0)
             case .string(let s): return .int(Int(s.trimmingCharacters(in: .whitespaces)) ?? (args.first.flatMap { if case .int(let i) = $0 { return i }; return nil } ?? 0))
             default: return .int(0)
@@ -226,11 +274,15 @@ enum JinjaBuiltins {
             if case .string(let s) = v, let d = Double(s.trimmingCharacters(in: .whitespaces)) { return .double(d) }
             return .double(0)
         case "abs":
-            if case .int(let i) = v { return .int(abs(i)) }
+            if case .int(let i) = v {
+                guard i != .min else { throw TokenizerError.template("integer overflow in abs(\(i)) (integers are 64-bit here)") }
+                return .int(abs(i))
+            }
             return .double(abs(v.number ?? 0))
         case "replace":
             guard args.count >= 2 else { throw TokenizerError.template("replace filter takes two arguments") }
-            return .string(v.str.replacingOccurrences(of: args[0].str, with: args[1].str))
+            return .string(try replace(try JinjaSandbox.str(v, "replace"), try JinjaSandbox.str(args[0], "replace"),
+                                       try JinjaSandbox.str(args[1], "replace")))
         case "map":
             let items = try iterate(v)
             if let attr = kw(kwargs, "attribute") {
@@ -260,8 +312,11 @@ enum JinjaBuiltins {
         case "indent":
             let width = args.first.flatMap { if case .int(let i) = $0 { return i }; return nil } ?? 4
             let first = (args.count > 1 ? args[1] : kw(kwargs, "first") ?? .bool(false)).truthy
-            let pad = String(repeating: " ", count: width)
-            let lines = v.str.components(separatedBy: "\n")
+            let text = try JinjaSandbox.str(v, "indent")
+            let lines = text.components(separatedBy: "\n")
+            let padBytes = try JinjaSandbox.checked(max(0, width).multipliedReportingOverflow(by: lines.count), "indent width x lines")
+            try JinjaSandbox.checkString(bytes: text.utf8.count + padBytes, "indent(\(width))")
+            let pad = String(repeating: " ", count: max(0, width))
             return .string(lines.enumerated().map { i, l in (i == 0 && !first) || l.isEmpty ? l : pad + l }.joined(separator: "\n"))
         case "sum":
             var acc: JinjaValue = .int(0)
@@ -300,7 +355,7 @@ enum JinjaBuiltins {
             return (i % 2 != 0) == (name == "odd")
         case "divisibleby":
             guard case .int(let i) = v, case .int(let d)? = args.first, d != 0 else { throw TokenizerError.template("divisibleby needs integers") }
-            return i % d == 0
+            return i.remainderReportingOverflow(dividingBy: d).partialValue == 0
         case "lower": return v.str == v.str.lowercased()
         case "upper": return v.str == v.str.uppercased()
         case "gt", ">": return try binary(">", v, args.first ?? .none).truthy
@@ -315,11 +370,16 @@ enum JinjaBuiltins {
         switch op {
         case "==": return .bool(a == b)
         case "!=": return .bool(a != b)
-        case "~": return .string(a.str + b.str)
+        case "~":
+            let x = try JinjaSandbox.str(a, "'~'"), y = try JinjaSandbox.str(b, "'~'")
+            try JinjaSandbox.checkString(bytes: x.utf8.count + y.utf8.count, "'~'")
+            return .string(x + y)
         case "in", "not in":
             let r: Bool
             switch b {
-            case .string(let s): r = a.str.isEmpty || s.contains(a.str) && { if case .string = a { return true }; return false }()
+            case .string(let s):
+                let needle = try JinjaSandbox.str(a, "'in'")
+                r = needle.isEmpty || s.contains(needle) && { if case .string = a { return true }; return false }()
             case .list(let l): r = l.contains(a)
             case .dict(let d): r = d.contains { $0.0 == a.str } && { if case .string = a { return true }; return false }()
             case .namespace(let n): r = n.values[a.str] != nil
@@ -342,27 +402,48 @@ enum JinjaBuiltins {
             }
         case "+":
             switch (a, b) {
-            case let (.string(x), .string(y)): return .string(x + y)
-            case let (.list(x), .list(y)): return .list(x + y)
-            case let (.int(x), .int(y)): return .int(x + y)
+            case let (.string(x), .string(y)):
+                try JinjaSandbox.checkString(bytes: x.utf8.count + y.utf8.count, "'+'")
+                return .string(x + y)
+            case let (.list(x), .list(y)):
+                try JinjaSandbox.checkList(count: x.count + y.count, "'+'")
+                return .list(x + y)
+            case let (.int(x), .int(y)): return .int(try JinjaSandbox.checked(x.addingReportingOverflow(y), "\(x) + \(y)"))
             default:
                 if let x = a.number, let y = b.number, !(a.isUndefined || b.isUndefined) { return .double(x + y) }
                 throw TokenizerError.template("unsupported operand types for +: '\(a.typeName)' and '\(b.typeName)'")
             }
         case "-", "*", "/", "//", "%", "**":
-            if op == "*", case .string(let s) = a, case .int(let n) = b { return .string(String(repeating: s, count: max(0, n))) }
-            if op == "*", case .list(let l) = a, case .int(let n) = b { return .list(Array([[JinjaValue]](repeating: l, count: max(0, n)).joined())) }
+            if op == "*", case .string(let s) = a, case .int(let n) = b {
+                let (bytes, o) = s.utf8.count.multipliedReportingOverflow(by: max(0, n))
+                try JinjaSandbox.checkString(bytes: o ? Int.max : bytes, "'*' on a string")
+                return .string(String(repeating: s, count: max(0, n)))
+            }
+            if op == "*", case .list(let l) = a, case .int(let n) = b {
+                let (count, o) = l.count.multipliedReportingOverflow(by: max(0, n))
+                try JinjaSandbox.checkList(count: o ? Int.max : count, "'*' on a list")
+                return .list(Array([[JinjaValue]](repeating: l, count: max(0, n)).joined()))
+            }
             if case .int(let x) = a, case .int(let y) = b, op != "/" {
                 switch op {
-                case "-": return .int(x - y)
-                case "*": return .int(x * y)
+                case "-": return .int(try JinjaSandbox.checked(x.subtractingReportingOverflow(y), "\(x) - \(y)"))
+                case "*": return .int(try JinjaSandbox.checked(x.multipliedReportingOverflow(by: y), "\(x) * \(y)"))
                 case "//", "%":
                     guard y != 0 else { throw TokenizerError.template("integer division or modulo by zero") }
                     // Python floors toward negative infinity.
-                    var q = x / y
+                    var q = try JinjaSandbox.checked(x.dividedReportingOverflow(by: y), "\(x) // \(y)")
                     if (x % y != 0) && ((x < 0) != (y < 0)) { q -= 1 }
                     return op == "//" ? .int(q) : .int(x - q * y)
-                default: return .int(Int(Foundation.pow(Double(x), Double(y))))
+                default:
+                    // Python: a negative exponent gives a float; otherwise exact, here checked.
+                    if y < 0 { return .double(Foundation.pow(Double(x), Double(y))) }
+                    var result = 1, base = x, e = y
+                    while e > 0 {
+                        if e & 1 == 1 { result = try JinjaSandbox.checked(result.multipliedReportingOverflow(by: base), "\(x) ** \(y)") }
+                        e >>= 1
+                        if e > 0 { base = try JinjaSandbox.checked(base.multipliedReportingOverflow(by: base), "\(x) ** \(y)") }
+                    }
+                    return .int(result)
                 }
             }
             guard let x = a.number, let y = b.number else {

@@ -1,8 +1,8 @@
 // Renders a parsed Jinja template with Python/Jinja semantics: scopes (a for loop's `set`
 // stays in the loop; `namespace` escapes it), `loop`, break/continue, macros, the globals
 // transformers adds (raise_exception, strftime_now, namespace, range, dict). Filters, tests
-// and methods live in JinjaBuiltins.swift. Leaves out autoescaping and the sandbox's
-// attribute checks (templates cannot reach Swift objects anyway).
+// and methods live in JinjaBuiltins.swift; the caps on work and sizes in JinjaSandbox.swift.
+// Leaves out autoescaping and jinja2's attribute checks (templates cannot reach Swift objects).
 import Foundation
 
 final class JinjaScope {
@@ -14,6 +14,8 @@ final class JinjaScope {
 
 struct JinjaInterpreter {
     private enum Flow: Error { case breakLoop, continueLoop }
+    /// Macro depth and work so far in this render (shared by the macro closures it creates).
+    let budget = JinjaBudget()
 
     /// Renders `nodes` with `context` as the global variables.
     static func render(_ nodes: [JinjaNode], context: [String: JinjaValue]) throws -> String {
@@ -36,8 +38,8 @@ struct JinjaInterpreter {
 
     func exec(_ node: JinjaNode, _ scope: JinjaScope, _ out: inout String) throws {
         switch node {
-        case .text(let s): out += s
-        case .output(let e): out += try eval(e, scope).str
+        case .text(let s): try Self.append(s, to: &out)
+        case .output(let e): try Self.append(try JinjaSandbox.str(eval(e, scope), "{{ ... }}"), to: &out)
         case .generation(let body): try run(body, scope, &out)
         case .ifBlock(let branches, let elseBody):
             for (cond, body) in branches where try eval(cond, scope).truthy {
@@ -66,6 +68,9 @@ struct JinjaInterpreter {
         case .macro(let name, let params, let body):
             let defScope = scope
             scope.vars[name] = .function(JinjaFunction { args, kwargs in
+                try self.budget.enter(name)
+                defer { self.budget.leave() }
+                try self.budget.spend(JinjaSandbox.stepsPerIteration, "a call of macro '\(name)'")
                 let local = JinjaScope(parent: defScope)
                 for (k, (pn, def)) in params.enumerated() {
                     if k < args.count { local.vars[pn] = args[k] }
@@ -89,6 +94,7 @@ struct JinjaInterpreter {
                 for (t, v) in zip(targets, parts) { s.vars[t] = v }
             }
             if let filter {
+                try budget.spend(items.count, "a filtered for loop")
                 items = try items.filter { item in
                     let s = JinjaScope(parent: scope)
                     try bind(item, in: s)
@@ -100,6 +106,7 @@ struct JinjaInterpreter {
             for (k, item) in items.enumerated() {
                 // One scope per loop, as Jinja: `set` inside persists across iterations but
                 // not after the loop.
+                try budget.spend(JinjaSandbox.stepsPerIteration, "a for loop iteration")
                 try bind(item, in: loopScope)
                 loopScope.vars["loop"] = .dict([
                     ("index", .int(k + 1)), ("index0", .int(k)), ("revindex", .int(n - k)), ("revindex0", .int(n - k - 1)),
@@ -117,6 +124,23 @@ struct JinjaInterpreter {
                 }
             }
         }
+    }
+
+    /// Appends template output, refusing output past maxStringBytes before it is built.
+    static func append(_ s: String, to out: inout String) throws {
+        try JinjaSandbox.checkString(bytes: out.utf8.count + s.utf8.count, "the template output")
+        out += s
+    }
+
+    /// Items a filter walks: one step each, n^2 for `unique` (it compares every pair).
+    static func cost(of filter: String, on v: JinjaValue) -> Int {
+        let n: Int
+        switch v {
+        case .list(let l): n = l.count
+        case .dict(let d): n = d.count
+        default: return 0
+        }
+        return filter == "unique" ? n.multipliedReportingOverflow(by: n).overflow ? Int.max / 2 : n * n : n
     }
 
     func eval(_ e: JinjaExpr, _ scope: JinjaScope) throws -> JinjaValue {
@@ -184,6 +208,7 @@ struct JinjaInterpreter {
             return try f.call(try argExprs.map { try eval($0, scope) }, try kwExprs.map { ($0.0, try eval($0.1, scope)) })
         case .filter(let base, let name, let argExprs, let kwExprs):
             let v = try eval(base, scope)
+            try budget.spend(Self.cost(of: name, on: v), "filter '\(name)'")
             return try JinjaBuiltins.filter(name, v, try argExprs.map { try eval($0, scope) },
                                             try kwExprs.map { ($0.0, try eval($0.1, scope)) })
         case .test(let base, let name, let argExprs, let negated):
@@ -195,7 +220,7 @@ struct JinjaInterpreter {
             switch op {
             case "not": return .bool(!v.truthy)
             case "-":
-                if case .int(let i) = v { return .int(-i) }
+                if case .int(let i) = v { return .int(try JinjaSandbox.checked(0.subtractingReportingOverflow(i), "-\(i)")) }
                 if let d = v.number { return .double(-d) }
                 throw TokenizerError.template("bad operand for unary -: \(v.typeName)")
             default: return v
@@ -203,7 +228,9 @@ struct JinjaInterpreter {
         case .binary(let op, let l, let r):
             if op == "and" { let a = try eval(l, scope); return a.truthy ? try eval(r, scope) : a }
             if op == "or" { let a = try eval(l, scope); return a.truthy ? a : try eval(r, scope) }
-            return try JinjaBuiltins.binary(op, try eval(l, scope), try eval(r, scope))
+            let a = try eval(l, scope), b = try eval(r, scope)
+            if op == "in" || op == "not in", case .list(let items) = b { try budget.spend(items.count, "'\(op)' on a list") }
+            return try JinjaBuiltins.binary(op, a, b)
         case .conditional(let a, let cond, let otherwise):
             if try eval(cond, scope).truthy { return try eval(a, scope) }
             return try otherwise.map { try eval($0, scope) } ?? .undefined

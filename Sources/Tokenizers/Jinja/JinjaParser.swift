@@ -74,6 +74,15 @@ enum JinjaTokenizer {
 struct JinjaExprParser {
     var t: [JinjaToken]
     var p = 0
+    /// Recursion depth of the descent, capped at JinjaSandbox.maxNesting (the parser recurses).
+    var depth = 0
+
+    mutating func nest() throws {
+        depth += 1
+        guard depth <= JinjaSandbox.maxNesting else {
+            throw JinjaSandbox.fail("expression nested deeper than maxNesting (\(JinjaSandbox.maxNesting))")
+        }
+    }
 
     init(_ src: String) throws { t = try JinjaTokenizer.tokens(src) }
 
@@ -101,6 +110,8 @@ struct JinjaExprParser {
 
     /// Top level: conditional expression, or an unparenthesised tuple when allowed.
     mutating func expression(allowTuple: Bool = false) throws -> JinjaExpr {
+        try nest()
+        defer { depth -= 1 }
         let first = try conditional()
         guard allowTuple, isOp(",") else { return first }
         var items = [first]
@@ -131,7 +142,12 @@ struct JinjaExprParser {
         return e
     }
     mutating func notExpr() throws -> JinjaExpr {
-        if isName("not") { p += 1; return .unary("not", try notExpr()) }
+        if isName("not") {
+            p += 1
+            try nest()
+            defer { depth -= 1 }
+            return .unary("not", try notExpr())
+        }
         return try compare()
     }
     mutating func compare() throws -> JinjaExpr {
@@ -169,6 +185,8 @@ struct JinjaExprParser {
         return e
     }
     mutating func unary() throws -> JinjaExpr {
+        try nest()
+        defer { depth -= 1 }
         if isOp("-") { p += 1; return try filterOrTest(.unary("-", try unary())) }
         if isOp("+") { p += 1; return try filterOrTest(.unary("+", try unary())) }
         return try filterOrTest(try postfix(try primary()))
@@ -261,7 +279,9 @@ struct JinjaExprParser {
             // Adjacent string literals concatenate.
             while let n = peek(), n.kind == .string { s += n.text; p += 1 }
             return .literal(.string(s))
-        case .int: return .literal(.int(Int(tok.text) ?? 0))
+        case .int:
+            guard let i = Int(tok.text) else { throw TokenizerError.template("integer literal \(tok.text) does not fit in 64 bits") }
+            return .literal(.int(i))
         case .double: return .literal(.double(Double(tok.text) ?? 0))
         case .name:
             switch tok.text {
@@ -309,6 +329,8 @@ struct JinjaExprParser {
 struct JinjaParser {
     let segs: [JinjaSegment]
     var i = 0
+    /// Open blocks, capped at JinjaSandbox.maxNesting (parsing and rendering recurse per block).
+    var depth = 0
 
     static func parse(_ source: String) throws -> [JinjaNode] {
         var p = JinjaParser(segs: try JinjaLexer.segments(source))
@@ -319,6 +341,11 @@ struct JinjaParser {
 
     /// Parses nodes until a statement whose first word is in `until`; returns that statement.
     mutating func block(until: Set<String>) throws -> ([JinjaNode], String?) {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= JinjaSandbox.maxNesting else {
+            throw JinjaSandbox.fail("blocks nested deeper than maxNesting (\(JinjaSandbox.maxNesting))")
+        }
         var nodes: [JinjaNode] = []
         while i < segs.count {
             let seg = segs[i]
