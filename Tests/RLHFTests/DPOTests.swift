@@ -7,6 +7,7 @@ import Models
 import RLHF
 import RunKit
 import SafeTensors
+import TensorCore
 import Testing
 
 nonisolated(unsafe) let dpoGolden: [String: Any] = {
@@ -70,6 +71,18 @@ func dpoConfig(_ overrides: [String]) throws -> DPOConfig {
         let loss = try trainer.loss(try trainer.batch([0, 1, 2, 3])).loss.value.item
         let want = number((dpoGolden["variants_first_batch"] as! [String: Any])[name])
         #expect(abs(loss - want) <= 1e-5 * max(1, abs(want)), "\(name): \(loss) vs reference \(want)")
+    }
+
+    @Test func causalLMTrainersSwitchTheirDropoutOnAndOff() throws {
+        // SFT and DPO share CausalLMTraining: its setTrainingRNG must be the one that runs.
+        let dpo = try DPOTrainer(config: try dpoConfig(["output_dir=\(runDir("dpo-drop"))", "dropout=0.1"]))
+        let sft = try SFTTrainer(config: try sftConfig(["output_dir=\(runDir("sft-drop"))", "dropout=0.1"]))
+        for (name, trunk, set) in [("dpo", dpo.model.trunk, dpo.setTrainingRNG), ("sft", sft.model.trunk, sft.setTrainingRNG)] {
+            set(Philox(seed: 1))
+            #expect(trunk.dropout != nil, "\(name): dropout on while training")
+            set(nil)
+            #expect(trunk.dropout == nil, "\(name): dropout off")
+        }
     }
 
     @Test func dpoLearnsAHeldOutPreference() throws {

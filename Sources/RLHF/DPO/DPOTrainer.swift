@@ -14,7 +14,7 @@ import RunKit
 import TensorCore
 import Tokenizers
 
-public final class DPOTrainer: TrainingTask {
+public final class DPOTrainer: CausalLMTraining {
     public let config: DPOConfig
     public let model: CausalLM
     /// The frozen pi_ref; nil when reference-free.
@@ -121,24 +121,10 @@ public final class DPOTrainer: TrainingTask {
         return order.map { ("eval/\($0)", sums[$0]! / n) }
     }
 
-    public func setTrainingRNG(_ rng: Philox?) {
-        model.trunk.setDropout(rng, override: config.data.dropout)
-    }
-
-    public func saveModel(to directory: URL) throws {
-        try ModelDirectory.save(model, to: directory.path, companionsFrom: tokenizerDirectory)
-    }
-
-    public func loadModel(from directory: URL) throws {
-        let loaded = try ModelDirectory.loadCausalLM(directory.path)
-        for ((_, p), (_, q)) in zip(model.namedParameters(), loaded.namedParameters()) { p.value = q.value }
-    }
-
-    public func runIdentityFields() -> [String: String] {
-        var files = ["train_file": config.data.trainFile]
-        if let e = config.data.evalFile { files["eval_file"] = e }
-        if let r = config.refModelPath { files["ref_model_config"] = (r as NSString).appendingPathComponent("config.json") }
-        return TrainerIdentity.fields(settings: config, model: config.data.modelPath, parameters: parameters, files: files)
+    var data: DatasetArguments { config.data }
+    var settings: Any { config }
+    var identityFiles: [String: String] {
+        config.refModelPath.map { ["ref_model_config": ($0 as NSString).appendingPathComponent("config.json")] } ?? [:]
     }
 
     public func train(resume: Bool = false, stopAfter: Int? = nil, log: @escaping (String) -> Void = { _ in },

@@ -98,9 +98,7 @@ public final class RewardTrainer: TrainingTask {
     }
 
     public func runIdentityFields() -> [String: String] {
-        var files = ["train_file": config.data.trainFile]
-        if let e = config.data.evalFile { files["eval_file"] = e }
-        return TrainerIdentity.fields(settings: config, model: config.data.modelPath, parameters: parameters, files: files)
+        TrainerIdentity.fields(settings: config, model: config.data.modelPath, parameters: parameters, files: config.data.identityFiles)
     }
 
     public func train(resume: Bool = false, stopAfter: Int? = nil, log: @escaping (String) -> Void = { _ in },

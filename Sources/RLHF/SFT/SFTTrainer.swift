@@ -10,7 +10,7 @@ import RunKit
 import TensorCore
 import Tokenizers
 
-public final class SFTTrainer: TrainingTask {
+public final class SFTTrainer: CausalLMTraining {
     public let config: SFTConfig
     public let model: CausalLM
     public let tokenizer: Tokenizer
@@ -72,24 +72,8 @@ public final class SFTTrainer: TrainingTask {
         return n
     }
 
-    public func setTrainingRNG(_ rng: Philox?) {
-        model.trunk.setDropout(rng, override: config.data.dropout)
-    }
-
-    public func saveModel(to directory: URL) throws {
-        try ModelDirectory.save(model, to: directory.path, companionsFrom: tokenizerDirectory)
-    }
-
-    public func loadModel(from directory: URL) throws {
-        let loaded = try ModelDirectory.loadCausalLM(directory.path)
-        for ((_, p), (_, q)) in zip(model.namedParameters(), loaded.namedParameters()) { p.value = q.value }
-    }
-
-    public func runIdentityFields() -> [String: String] {
-        var files = ["train_file": config.data.trainFile]
-        if let e = config.data.evalFile { files["eval_file"] = e }
-        return TrainerIdentity.fields(settings: config, model: config.data.modelPath, parameters: parameters, files: files)
-    }
+    var data: DatasetArguments { config.data }
+    var settings: Any { config }
 
     /// Trains, then writes the final model to the top of `<output_dir>`.
     public func train(resume: Bool = false, stopAfter: Int? = nil, log: @escaping (String) -> Void = { _ in },
