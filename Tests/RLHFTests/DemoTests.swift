@@ -130,17 +130,20 @@ import Testing
         #expect(fairlySampled(promptSource, from: all.map(\.rating)), "report prompts come from snippets of every sentiment")
 
         // The judge is not what PPO optimised, and the report scores with both.
-        let manifestURL = URL(fileURLWithPath: dir + "/data/manifest.json")
-        let manifest = (try? JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL))) as? [String: Any] ?? [:]
-        try #require(!manifest.isEmpty, "data/manifest.json says which model PPO optimised")
-        let rmDir = (manifest["reward_model"] as! [String: Any])["dir"] as! String
-        let judge = manifest["judge"] as! [String: Any], ppo = manifest["ppo"] as! [String: Any]
-        #expect(ppo["reward_model_path"] as! String == rmDir && rmDir != judge["dir"] as! String, "PPO optimises the RM, not the judge")
-        #expect(judge["seed"] as! Int != (manifest["reward_model"] as! [String: Any])["seed"] as! Int, "the judge has its own seed")
         #expect(Set(samples.first?.keys.map { $0 } ?? []) == ["prompt", "sft_response", "ppo_response", "sft_score", "ppo_score",
                                                                 "sft_judge_score", "ppo_judge_score"])
         let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
         #expect(html.contains("optimised RM (PPO reward)"), "report has the RM column")
         #expect(html.contains("judge RM (never seen by PPO)"), "report has the judge column")
+        let manifestURL = URL(fileURLWithPath: dir + "/data/manifest.json")
+        let manifest = (try? JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL))) as? [String: Any] ?? [:]
+        let rm = manifest["reward_model"] as? [String: Any], judge = manifest["judge"] as? [String: Any]
+        let ppoReward = (manifest["ppo"] as? [String: Any])?["reward_model_path"] as? String
+        #expect(ppoReward != nil && ppoReward == rm?["dir"] as? String && ppoReward != judge?["dir"] as? String,
+                "data/manifest.json: PPO optimises the RM, not the judge")
+        #expect(judge?["seed"] as? Int != nil && judge?["seed"] as? Int != rm?["seed"] as? Int, "the judge has its own seed")
+        let rmIds = Set(rm?["train_ids"] as? [Int] ?? []), judgeIds = Set(judge?["train_ids"] as? [Int] ?? [])
+        #expect(!rmIds.isEmpty && !judgeIds.isEmpty && rmIds.isDisjoint(with: judgeIds)
+                && rmIds.union(judgeIds) == Set(split[0].map(\.id)), "RM and judge split the training snippets in two")
     }
 }
