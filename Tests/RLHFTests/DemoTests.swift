@@ -96,7 +96,8 @@ import Testing
         let (train, validation, test) = (Set(split[0].map(\.text)), Set(split[1].map(\.text)), Set(split[2].map(\.text)))
         #expect(train.isDisjoint(with: validation) && train.isDisjoint(with: test) && validation.isDisjoint(with: test), "splits disjoint")
         #expect(train.count + validation.count + test.count == Set(all.map(\.text)).count, "the splits cover the data")
-        #expect(abs(Double(validation.count) / Double(rating.count) - 0.1) < 0.01 && abs(Double(test.count) / Double(rating.count) - 0.1) < 0.01,
+        let tenth = { (n: Int) in abs(Double(n) / Double(rating.count) - 0.1) < 0.01 }
+        #expect(tenth(validation.count) && tenth(test.count),
                 "80/10/10: \(train.count)/\(validation.count)/\(test.count)")
 
         // SFT trains on training snippets and is evaluated on validation ones.
@@ -138,6 +139,11 @@ import Testing
         let manifestURL = URL(fileURLWithPath: dir + "/data/manifest.json")
         let manifest = (try? JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL))) as? [String: Any] ?? [:]
         let rm = manifest["reward_model"] as? [String: Any], judge = manifest["judge"] as? [String: Any]
+        let validationPrompts = manifest["validation_prompts"] as? [String] ?? []
+        #expect(!validationPrompts.isEmpty && Set(validationPrompts).isSubset(of: Set(validation.map(prefix))),
+                "validation prompts (to choose settings by) are validation-split prefixes")
+        #expect(ppoPrompts.isDisjoint(with: validationPrompts) && Set(evalPrompts).isDisjoint(with: validationPrompts),
+                "validation prompts are neither PPO nor test prompts")
         let ppoReward = (manifest["ppo"] as? [String: Any])?["reward_model_path"] as? String
         #expect(ppoReward != nil && ppoReward == rm?["dir"] as? String && ppoReward != judge?["dir"] as? String,
                 "data/manifest.json: PPO optimises the RM, not the judge")

@@ -55,7 +55,8 @@ public struct DemoConfig: Sendable {
     public var promptWords = 3
     public var maxGenLen = 40
     /// Test prompts (distinct first words of test snippets, none a PPO prompt) answered by
-    /// the SFT and the PPO model in the report.
+    /// the SFT and the PPO model for the report's results; as many validation prompts are
+    /// answered apart, to choose settings by.
     public var evalPrompts: Int { budget == .full ? 200 : 32 }
 
     public init(budget: Budget, outputDir: String) {

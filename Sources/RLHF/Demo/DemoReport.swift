@@ -22,39 +22,50 @@ enum DemoReport {
     static func write(_ r: DemoResult, config: DemoConfig, sft: TrainingSummary, rm: TrainingSummary, judge: TrainingSummary,
                       ppo: PPOSummary, samples: [[String: Any]], seconds: Double, to url: URL) throws {
         var report = HTMLReport(title: "RLHF on human-rated movie-review snippets",
-                                subtitle: "swift-rlhf demo, budget \(config.budget.rawValue), seed \(config.seed), \(Int(seconds)) s on this machine")
+                                subtitle: "swift-rlhf demo, budget \(config.budget.rawValue), seed \(config.seed),"
+                                    + " \(Int(seconds)) s on this machine")
         var intro = HTMLReport.Section("What ran")
         let n = r.splitSizes
         intro.paragraph("Data: the 10,605 movie-review snippets of Hutto & Gilbert's VADER study with their mean human sentiment rating"
             + " (-4..+4), cut by one seeded permutation into \(n.train) training, \(n.validation) validation and \(n.test) test snippets."
             + " Everything is trained on training snippets; every during-training evaluation and every setting chosen looked at"
             + " validation only; the numbers below are on the test split, which nothing trained or was tuned on.")
-        intro.paragraph("1. A byte-level BPE tokenizer (\(config.vocabSize) tokens). 2. SFT: a \(config.layers)-layer, width-\(config.width)"
-            + " GPT trained from scratch to write the training snippets. 3. Two Bradley-Terry reward models from the SFT model, on every pair"
-            + " of snippets whose ratings differ by at least 2 within rated groups of \(config.rmGroupSize): the optimised RM on the first half"
-            + " of the training split (seed \(config.seed)), and the judge on the other half (seed \(config.judgeSeed)). 4. PPO: the SFT"
-            + " model continues the first \(config.promptWords) words of training snippets (\(r.ppoPromptCount) distinct prompts), rewarded by"
-            + " the optimised RM, with a KL penalty to the SFT model; PPO never sees the judge. 5. Both models answer \(r.evalPromptCount)"
+        intro.paragraph("1. A byte-level BPE tokenizer (\(config.vocabSize) tokens). 2. SFT: a \(config.layers)-layer,"
+            + " width-\(config.width) GPT trained from scratch to write the training snippets. 3. Two Bradley-Terry reward models"
+            + " from the SFT model, on every pair of snippets whose ratings differ by at least 2 within rated groups of"
+            + " \(config.rmGroupSize): the optimised RM on the first half of the training split (seed \(config.seed)), and the judge"
+            + " on the other half (seed \(config.judgeSeed)). 4. PPO: the SFT model continues the first \(config.promptWords) words"
+            + " of training snippets (\(r.ppoPromptCount) distinct prompts), rewarded by the optimised RM, with a KL penalty to the"
+            + " SFT model; PPO never sees the judge. 5. Both models answer \(r.evalPromptCount)"
             + " distinct test prompts, none of which is a PPO prompt; every response is scored by both reward models.")
         intro.stats([
             ("SFT test loss (nats/token)", "\(fmt(r.sftTestLoss.before)) -> \(fmt(r.sftTestLoss.after))"),
-            ("optimised RM: test pairwise accuracy", "\(fmt(r.rm.test.accuracy)) over all \(r.rm.test.pairs) test pairs with rating gap >= 2"),
+            ("optimised RM: test pairwise accuracy",
+             "\(fmt(r.rm.test.accuracy)) over all \(r.rm.test.pairs) test pairs with rating gap >= 2"),
             ("judge RM: test pairwise accuracy", "\(fmt(r.judge.test.accuracy)) over the same pairs"),
             ("KL(PPO || SFT) per response", "\(fmt(r.ppo.klToSFT)) nats"),
             ("Response length (tokens), SFT / PPO",
-             "\(fmt(r.sft.meanLength)) [\(r.sft.minLength)-\(r.sft.maxLength)] / \(fmt(r.ppo.meanLength)) [\(r.ppo.minLength)-\(r.ppo.maxLength)]"),
+             "\(fmt(r.sft.meanLength)) [\(r.sft.minLength)-\(r.sft.maxLength)] / "
+                + "\(fmt(r.ppo.meanLength)) [\(r.ppo.minLength)-\(r.ppo.maxLength)]"),
             ("EOS rate, SFT / PPO", "\(fmt(r.sft.eosRate)) / \(fmt(r.ppo.eosRate))"),
             ("distinct-2, SFT / PPO", "\(fmt(r.sft.distinct2)) / \(fmt(r.ppo.distinct2))"),
         ].map { (key: $0.0, value: $0.1) }, caption: "Test results")
         intro.table(header: ["score of test responses", "SFT mean (std)", "PPO mean", "gain (SFT std)"], rows: [
-            ["optimised RM (PPO reward)", "\(fmt(r.sft.rm.mean)) (\(fmt(r.sft.rm.std)))", fmt(r.ppo.rm.mean), gain(r.sft.rm, r.ppo.rm)],
-            ["judge RM (never seen by PPO)", "\(fmt(r.sft.judge.mean)) (\(fmt(r.sft.judge.std)))", fmt(r.ppo.judge.mean), gain(r.sft.judge, r.ppo.judge)],
+            ["optimised RM (PPO reward)", "\(fmt(r.sft.rm.mean)) (\(fmt(r.sft.rm.std)))", fmt(r.ppo.rm.mean),
+             gain(r.sft.rm, r.ppo.rm)],
+            ["judge RM (never seen by PPO)", "\(fmt(r.sft.judge.mean)) (\(fmt(r.sft.judge.std)))", fmt(r.ppo.judge.mean),
+             gain(r.sft.judge, r.ppo.judge)],
         ], caption: "PPO vs SFT on \(r.evalPromptCount) test prompts, under the RM PPO optimised and under the independent judge")
         intro.stats([
             ("SFT validation loss", "\(fmt(r.sftValidationLoss.before)) -> \(fmt(r.sftValidationLoss.after))"),
             ("validation pairwise accuracy, optimised RM / judge",
              "\(fmt(r.rm.validation.accuracy)) / \(fmt(r.judge.validation.accuracy)) over \(r.rm.validation.pairs) pairs"),
-        ].map { (key: $0.0, value: $0.1) }, caption: "Validation (what settings were chosen on; not a result)")
+            ("validation prompts: RM score, SFT -> PPO",
+             "\(fmt(r.validation.sft.rm.mean)) -> \(fmt(r.validation.ppo.rm.mean))"
+                + " (\(gain(r.validation.sft.rm, r.validation.ppo.rm)) SFT std)"),
+            ("validation prompts: judge score, SFT -> PPO", "\(fmt(r.validation.sft.judge.mean)) -> \(fmt(r.validation.ppo.judge.mean))"
+                + " (\(gain(r.validation.sft.judge, r.validation.ppo.judge)) SFT std); KL \(fmt(r.validation.ppo.klToSFT)) nats"),
+        ].map { (key: $0.0, value: $0.1) }, caption: "Validation (what settings are chosen on; not a result)")
         report.sections.append(intro)
 
         var s1 = HTMLReport.Section("Supervised fine-tuning")
@@ -80,7 +91,8 @@ enum DemoReport {
         var s4 = HTMLReport.Section("Test prompts, SFT vs PPO")
         s4.table(header: ["prompt", "SFT response", "SFT RM", "SFT judge", "PPO response", "PPO RM", "PPO judge"],
                  rows: samples.prefix(40).map { row in
-            [row["prompt"] as! String, row["sft_response"] as! String, fmt(row["sft_score"] as! Double), fmt(row["sft_judge_score"] as! Double),
+            [row["prompt"] as! String, row["sft_response"] as! String, fmt(row["sft_score"] as! Double),
+             fmt(row["sft_judge_score"] as! Double),
              row["ppo_response"] as! String, fmt(row["ppo_score"] as! Double), fmt(row["ppo_judge_score"] as! Double)]
         }, caption: "first 40 of \(samples.count) test prompts; all in samples.jsonl. RM: the reward model PPO optimised; judge: the"
             + " reward model trained on the other half of the training split, never used by PPO")

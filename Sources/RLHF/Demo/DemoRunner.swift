@@ -49,6 +49,8 @@ public struct DemoResult: Sendable {
     /// Test prompts answered by each model.
     public var sft: DemoEvaluation
     public var ppo: DemoEvaluation
+    /// Validation prompts answered by each model: what PPO settings are chosen by.
+    public var validation: (sft: DemoEvaluation, ppo: DemoEvaluation)
     public var reportPath: String
     public var samplesPath: String
     /// Where the split, the RM and judge halves, and the PPO reward model are recorded.
@@ -68,15 +70,16 @@ public final class DemoRunner {
 
     func path(_ p: String) -> String { out.appendingPathComponent(p).path }
 
+    /// Writes `rows` as JSON lines to `name` under the output folder; returns the full path.
     func writeJSONL(_ rows: [[String: Any]], _ name: String) throws -> String {
         let lines = try rows.map { String(decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self) }
-        let p = path("data/\(name)")
+        let p = path(name)
         try (lines.joined(separator: "\n") + "\n").write(toFile: p, atomically: true, encoding: .utf8)
         return p
     }
 
     func writeSplit(_ s: [Snippet], _ name: String) throws -> String {
-        try writeJSONL(s.map { ["id": $0.id, "rating": $0.rating, "text": $0.text] }, name)
+        try writeJSONL(s.map { ["id": $0.id, "rating": $0.rating, "text": $0.text] }, "data/\(name)")
     }
 
     public func run() throws -> DemoResult {
@@ -110,8 +113,8 @@ public final class DemoRunner {
         try ModelDirectory.save(CausalLM(config: gpt, initializer: &initializer), to: path("sft-init"), companionsFrom: tokDir)
         var sft = SFTConfig()
         sft.data.modelPath = path("sft-init")
-        sft.data.trainFile = try writeJSONL(data.train.map { ["text": $0.text] }, "sft_train.jsonl")
-        sft.data.evalFile = try writeJSONL(data.validation.map { ["text": $0.text] }, "sft_eval.jsonl")
+        sft.data.trainFile = try writeJSONL(data.train.map { ["text": $0.text] }, "data/sft_train.jsonl")
+        sft.data.evalFile = try writeJSONL(data.validation.map { ["text": $0.text] }, "data/sft_eval.jsonl")
         sft.data.maxLength = config.context
         sft.data.evalBatchSize = 64
         sft.training.outputDir = path("sft")
@@ -126,7 +129,8 @@ public final class DemoRunner {
         sft.training.seed = config.seed
         let sftTrainer = try SFTTrainer(config: sft, log: log)
         let before = try sftTrainer.evaluate().first { $0.0 == "eval/loss" }?.1 ?? .nan
-        let sftSummary = try sftTrainer.train(log: log, progress: ProgressReporter.standardError(total: config.sftSteps, label: "[3/7] sft", unit: "step"))
+        let sftSummary = try sftTrainer.train(log: log, progress: ProgressReporter.standardError(total: config.sftSteps, label: "[3/7] sft",
+                                                                                                 unit: "step"))
         let after = sftSummary.finalEval.first { $0.0 == "eval/loss" }?.1 ?? .nan
         log("[3/7] sft: validation loss \(fmt(before)) -> \(fmt(after)) (\(path("sft/final")))")
 
@@ -135,31 +139,37 @@ public final class DemoRunner {
         //    from the first half of the training split, the judge from the second half with
         //    another seed. Both are evaluated on validation pairs while they train.
         let halves = data.rewardModelHalves
-        let rmEvalGroups = DemoData.ratedGroups(Array(data.validation.prefix(512)), size: config.rmGroupSize, passes: 1, seed: config.seed &+ 1)
-        let rmEvalFile = try writeJSONL(ratedRows(rmEvalGroups), "rm_eval.jsonl")
-        let (rmTrainer, rmSummary) = try trainRewardModel("rm", snippets: halves.rm, seed: config.seed, evalFile: rmEvalFile, stage: "[4/7] reward")
+        let rmEvalGroups = DemoData.ratedGroups(Array(data.validation.prefix(512)), size: config.rmGroupSize, passes: 1,
+                                                seed: config.seed &+ 1)
+        let rmEvalFile = try writeJSONL(ratedRows(rmEvalGroups), "data/rm_eval.jsonl")
+        let (rmTrainer, rmSummary) = try trainRewardModel("rm", snippets: halves.rm, seed: config.seed, evalFile: rmEvalFile,
+                                                          stage: "[4/7] reward")
         let (judgeTrainer, judgeSummary) = try trainRewardModel("judge", snippets: halves.judge, seed: config.judgeSeed,
                                                                 evalFile: rmEvalFile, stage: "[4/7] judge")
-        let rmAccuracy = (validation: try allPairsAccuracy(rmTrainer.model, tokenizer: tokenizer, snippets: data.validation, eos: Int32(eos)),
-                          test: try allPairsAccuracy(rmTrainer.model, tokenizer: tokenizer, snippets: data.test, eos: Int32(eos)))
-        let judgeAccuracy = (validation: try allPairsAccuracy(judgeTrainer.model, tokenizer: tokenizer, snippets: data.validation, eos: Int32(eos)),
-                             test: try allPairsAccuracy(judgeTrainer.model, tokenizer: tokenizer, snippets: data.test, eos: Int32(eos)))
+        let accuracy = { (m: ScalarHeadModel) in
+            (validation: try self.allPairsAccuracy(m, tokenizer: tokenizer, snippets: data.validation, eos: Int32(eos)),
+             test: try self.allPairsAccuracy(m, tokenizer: tokenizer, snippets: data.test, eos: Int32(eos)))
+        }
+        let rmAccuracy = try accuracy(rmTrainer.model), judgeAccuracy = try accuracy(judgeTrainer.model)
         log("[4/7] validation pairwise accuracy: RM \(fmt(rmAccuracy.validation.accuracy)), judge \(fmt(judgeAccuracy.validation.accuracy))"
             + " over \(rmAccuracy.validation.pairs) pairs (\(path("rm/final")), \(path("judge/final")))")
 
         // 5. PPO against the first RM. Prompts: the distinct first words of training
-        //    snippets, leaving out every test prompt of step 6, so PPO never trains on a
-        //    prompt it is scored on.
-        let evalPrompts = Array(DemoData.prompts(data.test, words: config.promptWords).prefix(config.evalPrompts))
-        let trainPrompts = DemoData.prompts(data.train, words: config.promptWords, excluding: Set(evalPrompts))
-        guard Set(trainPrompts).isDisjoint(with: evalPrompts) else {
-            throw DocumentError(message: "demo: a test prompt is also a PPO training prompt")
+        //    snippets, leaving out every prompt step 6 scores (test prompts for the results,
+        //    validation prompts for choosing settings), so PPO never trains on one of them.
+        let w = config.promptWords
+        let evalPrompts = Array(DemoData.prompts(data.test, words: w).prefix(config.evalPrompts))
+        let validationPrompts = Array(DemoData.prompts(data.validation, words: w, excluding: Set(evalPrompts)).prefix(config.evalPrompts))
+        let scoredPrompts = Set(evalPrompts).union(validationPrompts)
+        let trainPrompts = DemoData.prompts(data.train, words: w, excluding: scoredPrompts)
+        guard Set(trainPrompts).isDisjoint(with: scoredPrompts), Set(evalPrompts).isDisjoint(with: validationPrompts) else {
+            throw DocumentError(message: "demo: a test or validation prompt is also a PPO training prompt")
         }
         var ppo = PPOConfig()
         ppo.sftModelPath = path("sft/final")
         ppo.rewardModelPath = path("rm/final")
         ppo.outputDir = path("ppo")
-        ppo.promptData = .file(try writeJSONL(trainPrompts.map { ["prompt": $0] }, "ppo_prompts.jsonl"))
+        ppo.promptData = .file(try writeJSONL(trainPrompts.map { ["prompt": $0] }, "data/ppo_prompts.jsonl"))
         ppo.rolloutBatchSize = config.ppoRollout
         ppo.miniBatchSize = config.ppoMiniBatch
         ppo.ppoEpochs = 2
@@ -178,38 +188,51 @@ public final class DemoRunner {
         ppo.loggingSteps = 1
         try ppo.validate(file: "demo")
         guard ppo.rewardModelPath != path("judge/final") else { throw DocumentError(message: "demo: PPO must not optimise the judge") }
-        let manifestPath = try writeManifest(data, halves: halves, ppo: ppo, evalPrompts: evalPrompts)
+        let manifestPath = try writeManifest(data, halves: halves, ppo: ppo, evalPrompts: evalPrompts, validationPrompts: validationPrompts)
         let ppoTrainer = try PPOTrainer(config: ppo, log: log)
-        let ppoSummary = try ppoTrainer.train(progress: ProgressReporter.standardError(total: config.ppoIterations, label: "[5/7] ppo", unit: "iter"))
+        let ppoSummary = try ppoTrainer.train(progress: ProgressReporter.standardError(total: config.ppoIterations, label: "[5/7] ppo",
+                                                                                       unit: "iter"))
         log("[5/7] ppo: \(ppoSummary.iterations) iterations on \(trainPrompts.count) training prompts (\(path("ppo/final")))")
 
         // 6. Test: SFT loss on the test snippets, and the test prompts answered by the SFT and
-        //    the PPO model, each response scored by the optimised RM and by the judge.
+        //    the PPO model, each response scored by the optimised RM and by the judge. The
+        //    validation prompts are answered the same way, apart: they are what settings are
+        //    chosen by.
         let testLoss = (before: try sftLoss(sft, modelPath: path("sft-init"), file: testFile),
                         after: try sftLoss(sft, modelPath: path("sft/final"), file: testFile))
         let sftModel = try ModelDirectory.loadCausalLM(path("sft/final"))
         let evalPromptIds = evalPrompts.map { tokenizer.encode($0).map(Int32.init) }
         let scorers = (rm: ModelReward(model: rmTrainer.model, tokenizer: nil, name: "demo RM"),
                        judge: ModelReward(model: judgeTrainer.model, tokenizer: nil, name: "demo judge"))
-        let (sftEval, sftRows) = try evaluate(sftModel, reference: sftModel, prompts: evalPromptIds, scorers: scorers, tokenizer: tokenizer, eos: Int32(eos))
+        let (sftEval, sftRows) = try evaluate(sftModel, reference: sftModel, prompts: evalPromptIds, scorers: scorers,
+                                              tokenizer: tokenizer, eos: Int32(eos))
         let (ppoEval, ppoRows) = try evaluate(ppoTrainer.actor, reference: sftModel, prompts: evalPromptIds, scorers: scorers,
                                               tokenizer: tokenizer, eos: Int32(eos))
-        log("[6/7] test: SFT loss \(fmt(testLoss.after)); RM accuracy \(fmt(rmAccuracy.test.accuracy)), judge \(fmt(judgeAccuracy.test.accuracy));"
+        let validationIds = validationPrompts.map { tokenizer.encode($0).map(Int32.init) }
+        let validationEval = (sft: try evaluate(sftModel, reference: sftModel, prompts: validationIds, scorers: scorers,
+                                                tokenizer: tokenizer, eos: Int32(eos)).0,
+                              ppo: try evaluate(ppoTrainer.actor, reference: sftModel, prompts: validationIds, scorers: scorers,
+                                                tokenizer: tokenizer, eos: Int32(eos)).0)
+        log("[6/7] validation prompts: RM score SFT \(fmt(validationEval.sft.rm.mean)) -> PPO \(fmt(validationEval.ppo.rm.mean));"
+            + " judge score SFT \(fmt(validationEval.sft.judge.mean)) -> PPO \(fmt(validationEval.ppo.judge.mean))")
+        log("[6/7] test: SFT loss \(fmt(testLoss.after)); RM accuracy \(fmt(rmAccuracy.test.accuracy)),"
+            + " judge \(fmt(judgeAccuracy.test.accuracy));"
             + " RM score SFT \(fmt(sftEval.rm.mean)) -> PPO \(fmt(ppoEval.rm.mean)); judge score SFT \(fmt(sftEval.judge.mean))"
             + " -> PPO \(fmt(ppoEval.judge.mean)); KL to SFT \(fmt(ppoEval.klToSFT)) nats")
 
         // 7. Report and samples.
         let samples: [[String: Any]] = evalPrompts.indices.map { i in
             ["prompt": evalPrompts[i], "sft_response": sftRows[i].response, "ppo_response": ppoRows[i].response,
-             "sft_score": sftRows[i].rm, "ppo_score": ppoRows[i].rm, "sft_judge_score": sftRows[i].judge, "ppo_judge_score": ppoRows[i].judge]
+             "sft_score": sftRows[i].rm, "ppo_score": ppoRows[i].rm,
+             "sft_judge_score": sftRows[i].judge, "ppo_judge_score": ppoRows[i].judge]
         }
-        let samplesPath = path("samples.jsonl")
-        let lines = try samples.map { String(decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self) }
-        try (lines.joined(separator: "\n") + "\n").write(toFile: samplesPath, atomically: true, encoding: .utf8)
+        let samplesPath = try writeJSONL(samples, "samples.jsonl")
         let result = DemoResult(splitSizes: (data.train.count, data.validation.count, data.test.count),
                                 sftValidationLoss: (before, after), sftTestLoss: testLoss, rm: rmAccuracy, judge: judgeAccuracy,
                                 ppoPromptCount: trainPrompts.count, evalPromptCount: evalPrompts.count,
-                                sft: sftEval, ppo: ppoEval, reportPath: path("report.html"), samplesPath: samplesPath, manifestPath: manifestPath)
+                                sft: sftEval, ppo: ppoEval, validation: validationEval,
+                                reportPath: path("report.html"), samplesPath: samplesPath,
+                                manifestPath: manifestPath)
         try DemoReport.write(result, config: config, sft: sftSummary, rm: rmSummary, judge: judgeSummary, ppo: ppoSummary, samples: samples,
                              seconds: Date().timeIntervalSince(start), to: URL(fileURLWithPath: result.reportPath))
         log("[7/7] report: \(result.reportPath) (\(Int(Date().timeIntervalSince(start))) s in all)")
@@ -229,7 +252,7 @@ public final class DemoRunner {
         var rm = RewardConfig()
         rm.minRatingGap = 2
         rm.data.modelPath = path("sft/final")
-        rm.data.trainFile = try writeJSONL(ratedRows(groups), "\(name)_train.jsonl")
+        rm.data.trainFile = try writeJSONL(ratedRows(groups), "data/\(name)_train.jsonl")
         rm.data.evalFile = evalFile
         rm.data.maxLength = config.context
         rm.data.evalBatchSize = max(1, 64 / config.rmGroupSize)
@@ -258,7 +281,8 @@ public final class DemoRunner {
 
     /// data/manifest.json: which snippets and prompts each stage saw, so a reader (and
     /// DemoTests) can check that nothing reported was trained or tuned on.
-    func writeManifest(_ data: DemoData, halves: (rm: [Snippet], judge: [Snippet]), ppo: PPOConfig, evalPrompts: [String]) throws -> String {
+    func writeManifest(_ data: DemoData, halves: (rm: [Snippet], judge: [Snippet]), ppo: PPOConfig,
+                       evalPrompts: [String], validationPrompts: [String]) throws -> String {
         let manifest: [String: Any] = [
             "seed": Int(config.seed),
             "splits": ["train": "data/train.jsonl", "validation": "data/validation.jsonl", "test": "data/test.jsonl"],
@@ -267,6 +291,7 @@ public final class DemoRunner {
             "judge": ["dir": path("judge/final"), "seed": Int(config.judgeSeed), "train_ids": halves.judge.map(\.id), "eval": "validation"],
             "ppo": ["reward_model_path": ppo.rewardModelPath, "prompts": "data/ppo_prompts.jsonl (training-split prefixes)"],
             "test_prompts": evalPrompts,
+            "validation_prompts": validationPrompts,
         ]
         let p = path("data/manifest.json")
         try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys, .prettyPrinted]).write(to: URL(fileURLWithPath: p))
@@ -301,21 +326,24 @@ public final class DemoRunner {
     /// models, and measures length, EOS rate, distinct-2 and the KL to the reference.
     func evaluate(_ model: CausalLM, reference: CausalLM, prompts: [[Int32]], scorers: (rm: ModelReward, judge: ModelReward),
                   tokenizer: Tokenizer, eos: Int32) throws -> (DemoEvaluation, [Row]) {
-        let cfg = SamplingConfig(maxNewTokens: config.maxGenLen, temperature: 1, eosTokenIds: [eos], padTokenId: eos, seed: config.seed &+ 99)
         var rows: [Row] = [], lengths: [Int] = [], eosHits = 0, kls: [Double] = []
         var bigrams = Set<String>(), bigramCount = 0
         for chunk in stride(from: 0, to: prompts.count, by: 32) {
             let group = Array(prompts[chunk..<min(prompts.count, chunk + 32)])
             let gen = try Generator.generate(model, prompts: group, config: SamplingConfig(
-                maxNewTokens: cfg.maxNewTokens, temperature: 1, eosTokenIds: [eos], padTokenId: eos, seed: cfg.seed &+ UInt64(chunk)))
+                maxNewTokens: config.maxGenLen, temperature: 1, eosTokenIds: [eos], padTokenId: eos,
+                seed: config.seed &+ 99 &+ UInt64(chunk)))
             let (seq, mask, a) = try gen.sequences(pad: eos)
             var actions = [Int32](repeating: eos, count: group.count * a)
             for r in group.indices { for (j, t) in gen.tokens[r].enumerated() { actions[r * a + j] = t } }
-            let (lpModel, lpRef) = try Tape.noGrad {
-                (try ActionScoring.logprobs(model, seq, promptWidth: gen.prompts.time, actions: actions, temperature: 1).logprobs.value.scalars,
-                 try ActionScoring.logprobs(reference, seq, promptWidth: gen.prompts.time, actions: actions, temperature: 1).logprobs.value.scalars)
+            let logprobs = { (m: CausalLM) in
+                try Tape.noGrad { try ActionScoring.logprobs(m, seq, promptWidth: gen.prompts.time, actions: actions, temperature: 1) }
+                    .logprobs.value.scalars
             }
-            let responses = gen.tokens.enumerated().map { r, t in tokenizer.decode((gen.hitEOS[r] ? Array(t.dropLast()) : t).map(Int.init), skipSpecialTokens: true) }
+            let (lpModel, lpRef) = (try logprobs(model), try logprobs(reference))
+            let responses = gen.tokens.enumerated().map { r, t in
+                tokenizer.decode((gen.hitEOS[r] ? Array(t.dropLast()) : t).map(Int.init), skipSpecialTokens: true)
+            }
             let batch = RewardBatch(prompts: group.map { tokenizer.decode($0.map(Int.init)) }, responses: responses,
                                     answers: group.map { _ in nil }, sequences: seq, responseLengths: gen.tokens.map(\.count))
             let rmScores = try scorers.rm.scores(batch), judgeScores = try scorers.judge.scores(batch)
