@@ -18,10 +18,16 @@ struct DemoCommand: ParsableCommand {
             throw ValidationError("\(e.path): --out must be a new or empty folder (the demo starts every stage afresh); choose another")
         }
         let result = try DemoRunner(config: DemoConfig(budget: b, outputDir: out), log: stderrLine).run()
-        print("rm_heldout_accuracy: \(String(format: "%.3f", result.rmHeldOutAccuracy))")
-        print("heldout_score_sft: \(String(format: "%.3f", result.sft.meanScore))")
-        print("heldout_score_ppo: \(String(format: "%.3f", result.ppo.meanScore))")
-        print("kl_ppo_to_sft: \(String(format: "%.3f", result.ppo.klToSFT))")
+        // Test-split numbers only; the report also shows validation.
+        let f = { (x: Double) in String(format: "%.3f", x) }
+        print("sft_test_loss: \(f(result.sftTestLoss.after))")
+        print("rm_test_accuracy: \(f(result.rm.test.accuracy))")
+        print("judge_test_accuracy: \(f(result.judge.test.accuracy))")
+        print("test_rm_score_sft: \(f(result.sft.rm.mean))")
+        print("test_rm_score_ppo: \(f(result.ppo.rm.mean))")
+        print("test_judge_score_sft: \(f(result.sft.judge.mean))")
+        print("test_judge_score_ppo: \(f(result.ppo.judge.mean))")
+        print("kl_ppo_to_sft: \(f(result.ppo.klToSFT))")
         print("report: \(result.reportPath)")
     }
 }

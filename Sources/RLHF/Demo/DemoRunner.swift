@@ -1,6 +1,6 @@
 // DemoRunner: the whole RLHF recipe on the bundled movie-review snippets, as a numbered
-// recipe — 1. data  2. tokenizer  3. SFT  4. reward model  5. PPO  6. held-out evaluation
-// 7. report. Every stage writes a normal HF directory (or file) under the output folder,
+// recipe — 1. data  2. tokenizer  3. SFT  4. reward model and judge  5. PPO  6. test
+// evaluation  7. report. Every stage writes a normal HF directory (or file) under the output folder,
 // loadable by the other subcommands and by transformers.
 import Foundation
 import Generation
@@ -9,9 +9,17 @@ import RunKit
 import TensorCore
 import Tokenizers
 
+/// Mean and standard deviation of one reward model's scores over the test prompts.
+public struct ScoreStats: Sendable {
+    public var mean: Double
+    public var std: Double
+}
+
 public struct DemoEvaluation: Sendable {
-    public var meanScore: Double
-    public var scoreStd: Double
+    /// Under the reward model PPO optimised.
+    public var rm: ScoreStats
+    /// Under the judge: a second RM that PPO never saw (other training half, other seed).
+    public var judge: ScoreStats
     public var meanLength: Double
     public var minLength: Int
     public var maxLength: Int
@@ -21,14 +29,32 @@ public struct DemoEvaluation: Sendable {
     public var klToSFT: Double
 }
 
+/// How often a reward model scores the higher-rated snippet higher, over every pair of a
+/// split whose human ratings differ by >= 2.
+public struct PairwiseAccuracy: Sendable {
+    public var accuracy: Double
+    public var pairs: Int
+}
+
 public struct DemoResult: Sendable {
-    public var sftEvalLoss: (before: Double, after: Double)
-    public var rmHeldOutAccuracy: Double
-    public var rmHeldOutPairs: Int
+    public var splitSizes: (train: Int, validation: Int, test: Int)
+    /// SFT loss (nats/token) of the untrained and the trained model on each split.
+    public var sftValidationLoss: (before: Double, after: Double)
+    public var sftTestLoss: (before: Double, after: Double)
+    public var rm: (validation: PairwiseAccuracy, test: PairwiseAccuracy)
+    public var judge: (validation: PairwiseAccuracy, test: PairwiseAccuracy)
+    /// Distinct training-split prompts PPO drew from, and test prompts in the report.
+    public var ppoPromptCount: Int
+    public var evalPromptCount: Int
+    /// Test prompts answered by each model.
     public var sft: DemoEvaluation
     public var ppo: DemoEvaluation
+    /// Validation prompts answered by each model: what PPO settings are chosen by.
+    public var validation: (sft: DemoEvaluation, ppo: DemoEvaluation)
     public var reportPath: String
     public var samplesPath: String
+    /// Where the split, the RM and judge halves, and the PPO reward model are recorded.
+    public var manifestPath: String
 }
 
 public final class DemoRunner {
@@ -44,20 +70,30 @@ public final class DemoRunner {
 
     func path(_ p: String) -> String { out.appendingPathComponent(p).path }
 
+    /// Writes `rows` as JSON lines to `name` under the output folder; returns the full path.
     func writeJSONL(_ rows: [[String: Any]], _ name: String) throws -> String {
         let lines = try rows.map { String(decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self) }
-        let p = path("data/\(name)")
+        let p = path(name)
         try (lines.joined(separator: "\n") + "\n").write(toFile: p, atomically: true, encoding: .utf8)
         return p
+    }
+
+    func writeSplit(_ s: [Snippet], _ name: String) throws -> String {
+        try writeJSONL(s.map { ["id": $0.id, "rating": $0.rating, "text": $0.text] }, "data/\(name)")
     }
 
     public func run() throws -> DemoResult {
         let start = Date()
         try FileManager.default.createDirectory(atPath: path("data"), withIntermediateDirectories: true)
 
-        // 1. Data: a seeded held-out split that neither SFT nor the RM ever sees.
-        let data = DemoData(snippets: try DemoData.load(), heldOutFraction: config.heldOutFraction, seed: config.seed)
-        log("[1/7] data: \(data.train.count) training snippets, \(data.heldOut.count) held out")
+        // 1. Data: one seeded permutation -> training / validation / test. Training and
+        //    tuning look at validation only; test is scored once, in step 6.
+        let data = DemoData(snippets: try DemoData.load(), validationFraction: config.validationFraction,
+                            testFraction: config.testFraction, seed: config.seed)
+        _ = try writeSplit(data.train, "train.jsonl")
+        _ = try writeSplit(data.validation, "validation.jsonl")
+        let testFile = try writeSplit(data.test, "test.jsonl")
+        log("[1/7] data: \(data.train.count) training, \(data.validation.count) validation, \(data.test.count) test snippets")
 
         // 2. Tokenizer: byte-level BPE trained on the training snippets.
         let tokDir = path("tokenizer")
@@ -66,7 +102,8 @@ public final class DemoRunner {
         guard let eos = tokenizer.eosTokenId else { throw DocumentError(message: "demo tokenizer has no EOS token") }
         log("[2/7] tokenizer: \(tokenizer.vocabSize) tokens -> \(tokDir)")
 
-        // 3. SFT: a small GPT from scratch on the snippets (each snippet + EOS).
+        // 3. SFT: a small GPT from scratch on the training snippets (each snippet + EOS),
+        //    evaluated on validation while it trains; its test loss is measured once after.
         var gpt = TransformerConfig.gpt2(vocabSize: tokenizer.vocabSize, hiddenSize: config.width, layers: config.layers,
                                          heads: config.heads, maxPositions: config.context)
         gpt.bosTokenId = eos; gpt.eosTokenIds = [eos]; gpt.padTokenId = eos
@@ -76,8 +113,8 @@ public final class DemoRunner {
         try ModelDirectory.save(CausalLM(config: gpt, initializer: &initializer), to: path("sft-init"), companionsFrom: tokDir)
         var sft = SFTConfig()
         sft.data.modelPath = path("sft-init")
-        sft.data.trainFile = try writeJSONL(data.train.map { ["text": $0.text] }, "sft_train.jsonl")
-        sft.data.evalFile = try writeJSONL(data.heldOut.prefix(500).map { ["text": $0.text] }, "sft_eval.jsonl")
+        sft.data.trainFile = try writeJSONL(data.train.map { ["text": $0.text] }, "data/sft_train.jsonl")
+        sft.data.evalFile = try writeJSONL(data.validation.map { ["text": $0.text] }, "data/sft_eval.jsonl")
         sft.data.maxLength = config.context
         sft.data.evalBatchSize = 64
         sft.training.outputDir = path("sft")
@@ -92,50 +129,47 @@ public final class DemoRunner {
         sft.training.seed = config.seed
         let sftTrainer = try SFTTrainer(config: sft, log: log)
         let before = try sftTrainer.evaluate().first { $0.0 == "eval/loss" }?.1 ?? .nan
-        let sftSummary = try sftTrainer.train(log: log, progress: ProgressReporter.standardError(total: config.sftSteps, label: "[3/7] sft", unit: "step"))
+        let sftSummary = try sftTrainer.train(log: log, progress: ProgressReporter.standardError(total: config.sftSteps, label: "[3/7] sft",
+                                                                                                 unit: "step"))
         let after = sftSummary.finalEval.first { $0.0 == "eval/loss" }?.1 ?? .nan
-        log("[3/7] sft: held-out loss \(fmt(before)) -> \(fmt(after)) (\(path("sft")))")
+        log("[3/7] sft: validation loss \(fmt(before)) -> \(fmt(after)) (\(path("sft")))")
 
-        // 4. Reward model: Bradley-Terry over every pair of training snippets in a rated
-        //    group whose human ratings differ by >= 2; accuracy over every held-out pair with
-        //    that gap.
-        func ratedRows(_ groups: [[Snippet]]) -> [[String: Any]] {
-            groups.map { ["prompt": "", "completions": $0.map(\.text), "ratings": $0.map(\.rating)] }
+        // 4. Two reward models from the SFT model, each Bradley-Terry over every pair in a
+        //    rated group whose human ratings differ by >= 2: the RM that PPO optimises learns
+        //    from the first half of the training split, the judge from the second half with
+        //    another seed. Both are evaluated on validation pairs while they train.
+        let halves = data.rewardModelHalves
+        let rmEvalGroups = DemoData.ratedGroups(Array(data.validation.prefix(512)), size: config.rmGroupSize, passes: 1,
+                                                seed: config.seed &+ 1)
+        let rmEvalFile = try writeJSONL(ratedRows(rmEvalGroups), "data/rm_eval.jsonl")
+        let (rmTrainer, rmSummary) = try trainRewardModel("rm", snippets: halves.rm, seed: config.seed, evalFile: rmEvalFile,
+                                                          stage: "[4/7] reward")
+        let (judgeTrainer, judgeSummary) = try trainRewardModel("judge", snippets: halves.judge, seed: config.judgeSeed,
+                                                                evalFile: rmEvalFile, stage: "[4/7] judge")
+        let accuracy = { (m: ScalarHeadModel) in
+            (validation: try self.allPairsAccuracy(m, tokenizer: tokenizer, snippets: data.validation, eos: Int32(eos)),
+             test: try self.allPairsAccuracy(m, tokenizer: tokenizer, snippets: data.test, eos: Int32(eos)))
         }
-        let groups = DemoData.ratedGroups(data.train, size: config.rmGroupSize, passes: config.rmPasses, seed: config.seed)
-        let evalGroups = DemoData.ratedGroups(Array(data.heldOut.prefix(512)), size: config.rmGroupSize, passes: 1, seed: config.seed &+ 1)
-        let rmSteps = config.rmSteps(groups: groups.count)
-        var rm = RewardConfig()
-        rm.minRatingGap = 2
-        rm.data.modelPath = path("sft")
-        rm.data.trainFile = try writeJSONL(ratedRows(groups), "rm_train.jsonl")
-        rm.data.evalFile = try writeJSONL(ratedRows(evalGroups), "rm_eval.jsonl")
-        rm.data.maxLength = config.context
-        rm.data.evalBatchSize = max(1, 64 / config.rmGroupSize)
-        rm.training.outputDir = path("rm")
-        rm.training.maxSteps = rmSteps
-        rm.training.batchSize = config.rmBatch
-        rm.training.learningRate = config.rmLR
-        rm.training.warmupSteps = rmSteps / 20
-        rm.training.lrSchedulerType = "linear"
-        rm.training.weightDecay = config.rmWeightDecay
-        rm.training.loggingSteps = max(1, rmSteps / 40)
-        rm.training.evalSteps = max(1, rmSteps / 8)
-        rm.training.seed = config.seed
-        let rmTrainer = try RewardTrainer(config: rm, log: log)
-        let rmSummary = try rmTrainer.train(log: log, progress: ProgressReporter.standardError(total: rmSteps, label: "[4/7] reward", unit: "step"))
-        let (accuracy, heldOutPairs) = try allPairsAccuracy(rmTrainer.model, tokenizer: tokenizer, snippets: data.heldOut, eos: Int32(eos))
-        log("[4/7] reward model: held-out pairwise accuracy \(fmt(accuracy)) over \(heldOutPairs) pairs (\(path("rm")))")
+        let rmAccuracy = try accuracy(rmTrainer.model), judgeAccuracy = try accuracy(judgeTrainer.model)
+        log("[4/7] validation pairwise accuracy: RM \(fmt(rmAccuracy.validation.accuracy)), judge \(fmt(judgeAccuracy.validation.accuracy))"
+            + " over \(rmAccuracy.validation.pairs) pairs (\(path("rm")), \(path("judge")))")
 
-        // 5. PPO: prompts are the first words of held-out snippets (the evaluation prompts
-        //    are kept apart from the training prompts).
-        let evalSnippets = Array(data.heldOut.suffix(config.evalPrompts))
-        let trainPrompts = data.heldOut.dropLast(config.evalPrompts).map { DemoData.prompt($0, words: config.promptWords) }
+        // 5. PPO against the first RM. Prompts: the distinct first words of training
+        //    snippets, leaving out every prompt step 6 scores (test prompts for the results,
+        //    validation prompts for choosing settings), so PPO never trains on one of them.
+        let w = config.promptWords
+        let evalPrompts = Array(DemoData.prompts(data.test, words: w).prefix(config.evalPrompts))
+        let validationPrompts = Array(DemoData.prompts(data.validation, words: w, excluding: Set(evalPrompts)).prefix(config.evalPrompts))
+        let scoredPrompts = Set(evalPrompts).union(validationPrompts)
+        let trainPrompts = DemoData.prompts(data.train, words: w, excluding: scoredPrompts)
+        guard Set(trainPrompts).isDisjoint(with: scoredPrompts), Set(evalPrompts).isDisjoint(with: validationPrompts) else {
+            throw DocumentError(message: "demo: a test or validation prompt is also a PPO training prompt")
+        }
         var ppo = PPOConfig()
         ppo.sftModelPath = path("sft")
         ppo.rewardModelPath = path("rm")
         ppo.outputDir = path("ppo")
-        ppo.promptData = .file(try writeJSONL(trainPrompts.map { ["prompt": $0] }, "ppo_prompts.jsonl"))
+        ppo.promptData = .file(try writeJSONL(trainPrompts.map { ["prompt": $0] }, "data/ppo_prompts.jsonl"))
         ppo.rolloutBatchSize = config.ppoRollout
         ppo.miniBatchSize = config.ppoMiniBatch
         ppo.ppoEpochs = 2
@@ -153,39 +187,120 @@ public final class DemoRunner {
         ppo.seed = config.seed
         ppo.loggingSteps = 1
         try ppo.validate(file: "demo")
+        guard ppo.rewardModelPath != path("judge") else { throw DocumentError(message: "demo: PPO must not optimise the judge") }
+        let manifestPath = try writeManifest(data, halves: halves, ppo: ppo, evalPrompts: evalPrompts, validationPrompts: validationPrompts)
         let ppoTrainer = try PPOTrainer(config: ppo, log: log)
-        let ppoSummary = try ppoTrainer.train(progress: ProgressReporter.standardError(total: config.ppoIterations, label: "[5/7] ppo", unit: "iter"))
-        log("[5/7] ppo: \(ppoSummary.iterations) iterations (\(path("ppo")))")
+        let ppoSummary = try ppoTrainer.train(progress: ProgressReporter.standardError(total: config.ppoIterations, label: "[5/7] ppo",
+                                                                                       unit: "iter"))
+        log("[5/7] ppo: \(ppoSummary.iterations) iterations on \(trainPrompts.count) training prompts (\(path("ppo")))")
 
-        // 6. Held-out evaluation: the same prompts answered by the SFT and the PPO model.
+        // 6. Test: SFT loss on the test snippets, and the test prompts answered by the SFT and
+        //    the PPO model, each response scored by the optimised RM and by the judge. The
+        //    validation prompts are answered the same way, apart: they are what settings are
+        //    chosen by.
+        let testLoss = (before: try sftLoss(sft, modelPath: path("sft-init"), file: testFile),
+                        after: try sftLoss(sft, modelPath: path("sft"), file: testFile))
         let sftModel = try ModelDirectory.loadCausalLM(path("sft"))
-        let evalPromptIds = evalSnippets.map { tokenizer.encode(DemoData.prompt($0, words: config.promptWords)).map(Int32.init) }
-        let reward = ModelReward(model: rmTrainer.model, tokenizer: nil, name: "demo RM")
-        let (sftEval, sftRows) = try evaluate(sftModel, reference: sftModel, prompts: evalPromptIds, reward: reward, tokenizer: tokenizer, eos: Int32(eos))
-        let (ppoEval, ppoRows) = try evaluate(ppoTrainer.actor, reference: sftModel, prompts: evalPromptIds, reward: reward, tokenizer: tokenizer, eos: Int32(eos))
-        log("[6/7] held-out RM score: SFT \(fmt(sftEval.meanScore)) (std \(fmt(sftEval.scoreStd))) -> PPO \(fmt(ppoEval.meanScore)); KL to SFT \(fmt(ppoEval.klToSFT)) nats; EOS rate \(fmt(ppoEval.eosRate)); distinct-2 SFT \(fmt(sftEval.distinct2)) PPO \(fmt(ppoEval.distinct2))")
+        let evalPromptIds = evalPrompts.map { tokenizer.encode($0).map(Int32.init) }
+        let scorers = (rm: ModelReward(model: rmTrainer.model, tokenizer: nil, name: "demo RM"),
+                       judge: ModelReward(model: judgeTrainer.model, tokenizer: nil, name: "demo judge"))
+        let (sftEval, sftRows) = try evaluate(sftModel, reference: sftModel, prompts: evalPromptIds, scorers: scorers,
+                                              tokenizer: tokenizer, eos: Int32(eos))
+        let (ppoEval, ppoRows) = try evaluate(ppoTrainer.actor, reference: sftModel, prompts: evalPromptIds, scorers: scorers,
+                                              tokenizer: tokenizer, eos: Int32(eos))
+        let validationIds = validationPrompts.map { tokenizer.encode($0).map(Int32.init) }
+        let validationEval = (sft: try evaluate(sftModel, reference: sftModel, prompts: validationIds, scorers: scorers,
+                                                tokenizer: tokenizer, eos: Int32(eos)).0,
+                              ppo: try evaluate(ppoTrainer.actor, reference: sftModel, prompts: validationIds, scorers: scorers,
+                                                tokenizer: tokenizer, eos: Int32(eos)).0)
+        log("[6/7] validation prompts: RM score SFT \(fmt(validationEval.sft.rm.mean)) -> PPO \(fmt(validationEval.ppo.rm.mean));"
+            + " judge score SFT \(fmt(validationEval.sft.judge.mean)) -> PPO \(fmt(validationEval.ppo.judge.mean))")
+        log("[6/7] test: SFT loss \(fmt(testLoss.after)); RM accuracy \(fmt(rmAccuracy.test.accuracy)),"
+            + " judge \(fmt(judgeAccuracy.test.accuracy));"
+            + " RM score SFT \(fmt(sftEval.rm.mean)) -> PPO \(fmt(ppoEval.rm.mean)); judge score SFT \(fmt(sftEval.judge.mean))"
+            + " -> PPO \(fmt(ppoEval.judge.mean)); KL to SFT \(fmt(ppoEval.klToSFT)) nats")
 
         // 7. Report and samples.
-        var samples: [[String: Any]] = []
-        for i in evalSnippets.indices {
-            samples.append(["prompt": DemoData.prompt(evalSnippets[i], words: config.promptWords),
-                            "sft_response": sftRows[i].response, "ppo_response": ppoRows[i].response,
-                            "sft_score": sftRows[i].score, "ppo_score": ppoRows[i].score])
+        let samples: [[String: Any]] = evalPrompts.indices.map { i in
+            ["prompt": evalPrompts[i], "sft_response": sftRows[i].response, "ppo_response": ppoRows[i].response,
+             "sft_score": sftRows[i].rm, "ppo_score": ppoRows[i].rm,
+             "sft_judge_score": sftRows[i].judge, "ppo_judge_score": ppoRows[i].judge]
         }
-        let samplesPath = path("samples.jsonl")
-        let lines = try samples.map { String(decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self) }
-        try (lines.joined(separator: "\n") + "\n").write(toFile: samplesPath, atomically: true, encoding: .utf8)
-        let result = DemoResult(sftEvalLoss: (before, after), rmHeldOutAccuracy: accuracy, rmHeldOutPairs: heldOutPairs,
-                                sft: sftEval, ppo: ppoEval, reportPath: path("report.html"), samplesPath: samplesPath)
-        try DemoReport.write(result, config: config, sft: sftSummary, rm: rmSummary, ppo: ppoSummary, samples: samples,
+        let samplesPath = try writeJSONL(samples, "samples.jsonl")
+        let result = DemoResult(splitSizes: (data.train.count, data.validation.count, data.test.count),
+                                sftValidationLoss: (before, after), sftTestLoss: testLoss, rm: rmAccuracy, judge: judgeAccuracy,
+                                ppoPromptCount: trainPrompts.count, evalPromptCount: evalPrompts.count,
+                                sft: sftEval, ppo: ppoEval, validation: validationEval,
+                                reportPath: path("report.html"), samplesPath: samplesPath,
+                                manifestPath: manifestPath)
+        try DemoReport.write(result, config: config, sft: sftSummary, rm: rmSummary, judge: judgeSummary, ppo: ppoSummary, samples: samples,
                              seconds: Date().timeIntervalSince(start), to: URL(fileURLWithPath: result.reportPath))
         log("[7/7] report: \(result.reportPath) (\(Int(Date().timeIntervalSince(start))) s in all)")
         return result
     }
 
-    /// Scores every held-out snippet once (text + EOS, as the RM was trained) and counts,
+    func ratedRows(_ groups: [[Snippet]]) -> [[String: Any]] {
+        groups.map { ["prompt": "", "completions": $0.map(\.text), "ratings": $0.map(\.rating)] }
+    }
+
+    /// Trains a reward model from the SFT model on rated groups of `snippets` into `name` (the model at its top);
+    /// `evalFile` (validation groups) is what its during-training accuracy is measured on.
+    func trainRewardModel(_ name: String, snippets: [Snippet], seed: UInt64, evalFile: String,
+                          stage: String) throws -> (RewardTrainer, TrainingSummary) {
+        let groups = DemoData.ratedGroups(snippets, size: config.rmGroupSize, passes: config.rmPasses, seed: seed)
+        let steps = config.rmSteps(groups: groups.count)
+        var rm = RewardConfig()
+        rm.minRatingGap = 2
+        rm.data.modelPath = path("sft")
+        rm.data.trainFile = try writeJSONL(ratedRows(groups), "data/\(name)_train.jsonl")
+        rm.data.evalFile = evalFile
+        rm.data.maxLength = config.context
+        rm.data.evalBatchSize = max(1, 64 / config.rmGroupSize)
+        rm.training.outputDir = path(name)
+        rm.training.maxSteps = steps
+        rm.training.batchSize = config.rmBatch
+        rm.training.learningRate = config.rmLR
+        rm.training.warmupSteps = steps / 20
+        rm.training.lrSchedulerType = "linear"
+        rm.training.weightDecay = config.rmWeightDecay
+        rm.training.loggingSteps = max(1, steps / 40)
+        rm.training.evalSteps = max(1, steps / 8)
+        rm.training.seed = seed
+        let trainer = try RewardTrainer(config: rm, log: log)
+        let summary = try trainer.train(log: log, progress: ProgressReporter.standardError(total: steps, label: stage, unit: "step"))
+        return (trainer, summary)
+    }
+
+    /// SFT loss (nats/token) of the model at `modelPath` on `file`, measured exactly as the
+    /// SFT trainer measures its validation loss.
+    func sftLoss(_ base: SFTConfig, modelPath: String, file: String) throws -> Double {
+        var c = base
+        c.data.modelPath = modelPath; c.data.trainFile = file; c.data.evalFile = file
+        return try SFTTrainer(config: c).evaluate().first { $0.0 == "eval/loss" }?.1 ?? .nan
+    }
+
+    /// data/manifest.json: which snippets and prompts each stage saw, so a reader (and
+    /// DemoTests) can check that nothing reported was trained or tuned on.
+    func writeManifest(_ data: DemoData, halves: (rm: [Snippet], judge: [Snippet]), ppo: PPOConfig,
+                       evalPrompts: [String], validationPrompts: [String]) throws -> String {
+        let manifest: [String: Any] = [
+            "seed": Int(config.seed),
+            "splits": ["train": "data/train.jsonl", "validation": "data/validation.jsonl", "test": "data/test.jsonl"],
+            "sft": ["train": "train", "eval": "validation", "reported": "test"],
+            "reward_model": ["dir": path("rm"), "seed": Int(config.seed), "train_ids": halves.rm.map(\.id), "eval": "validation"],
+            "judge": ["dir": path("judge"), "seed": Int(config.judgeSeed), "train_ids": halves.judge.map(\.id), "eval": "validation"],
+            "ppo": ["reward_model_path": ppo.rewardModelPath, "prompts": "data/ppo_prompts.jsonl (training-split prefixes)"],
+            "test_prompts": evalPrompts,
+            "validation_prompts": validationPrompts,
+        ]
+        let p = path("data/manifest.json")
+        try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys, .prettyPrinted]).write(to: URL(fileURLWithPath: p))
+        return p
+    }
+
+    /// Scores every snippet of a split once (text + EOS, as the RM was trained) and counts,
     /// over all pairs with a rating gap >= 2, how often the higher-rated one scores higher.
-    func allPairsAccuracy(_ model: ScalarHeadModel, tokenizer: Tokenizer, snippets: [Snippet], eos: Int32) throws -> (Double, Int) {
+    func allPairsAccuracy(_ model: ScalarHeadModel, tokenizer: Tokenizer, snippets: [Snippet], eos: Int32) throws -> PairwiseAccuracy {
         var scores: [Float] = []
         for chunk in stride(from: 0, to: snippets.count, by: 64) {
             let rows = snippets[chunk..<min(snippets.count, chunk + 64)].map { s in
@@ -201,35 +316,40 @@ public final class DemoRunner {
                 if scores[hi] > scores[lo] { right += 1 }
             }
         }
-        return (Double(right) / Double(max(total, 1)), total)
+        return PairwiseAccuracy(accuracy: Double(right) / Double(max(total, 1)), pairs: total)
     }
 
-    struct Row { var response: String; var score: Double }
+    /// One response with its score under the optimised RM and under the judge.
+    struct Row { var response: String; var rm: Double; var judge: Double }
 
-    /// Samples one response per prompt (T = 1, fixed seed), scores it with the RM, and
-    /// measures length, EOS rate, distinct-2 and the KL to the reference.
-    func evaluate(_ model: CausalLM, reference: CausalLM, prompts: [[Int32]], reward: ModelReward,
+    /// Samples one response per prompt (T = 1, fixed seed), scores it with both reward
+    /// models, and measures length, EOS rate, distinct-2 and the KL to the reference.
+    func evaluate(_ model: CausalLM, reference: CausalLM, prompts: [[Int32]], scorers: (rm: ModelReward, judge: ModelReward),
                   tokenizer: Tokenizer, eos: Int32) throws -> (DemoEvaluation, [Row]) {
-        let cfg = SamplingConfig(maxNewTokens: config.maxGenLen, temperature: 1, eosTokenIds: [eos], padTokenId: eos, seed: config.seed &+ 99)
         var rows: [Row] = [], lengths: [Int] = [], eosHits = 0, kls: [Double] = []
         var bigrams = Set<String>(), bigramCount = 0
         for chunk in stride(from: 0, to: prompts.count, by: 32) {
             let group = Array(prompts[chunk..<min(prompts.count, chunk + 32)])
             let gen = try Generator.generate(model, prompts: group, config: SamplingConfig(
-                maxNewTokens: cfg.maxNewTokens, temperature: 1, eosTokenIds: [eos], padTokenId: eos, seed: cfg.seed &+ UInt64(chunk)))
+                maxNewTokens: config.maxGenLen, temperature: 1, eosTokenIds: [eos], padTokenId: eos,
+                seed: config.seed &+ 99 &+ UInt64(chunk)))
             let (seq, mask, a) = try gen.sequences(pad: eos)
             var actions = [Int32](repeating: eos, count: group.count * a)
             for r in group.indices { for (j, t) in gen.tokens[r].enumerated() { actions[r * a + j] = t } }
-            let (lpModel, lpRef) = try Tape.noGrad {
-                (try ActionScoring.logprobs(model, seq, promptWidth: gen.prompts.time, actions: actions, temperature: 1).logprobs.value.scalars,
-                 try ActionScoring.logprobs(reference, seq, promptWidth: gen.prompts.time, actions: actions, temperature: 1).logprobs.value.scalars)
+            let logprobs = { (m: CausalLM) in
+                try Tape.noGrad { try ActionScoring.logprobs(m, seq, promptWidth: gen.prompts.time, actions: actions, temperature: 1) }
+                    .logprobs.value.scalars
             }
-            let responses = gen.tokens.enumerated().map { r, t in tokenizer.decode((gen.hitEOS[r] ? Array(t.dropLast()) : t).map(Int.init), skipSpecialTokens: true) }
-            let scores = try reward.scores(RewardBatch(prompts: group.map { tokenizer.decode($0.map(Int.init)) }, responses: responses,
-                                                       answers: group.map { _ in nil }, sequences: seq, responseLengths: gen.tokens.map(\.count),
-                                                       endsWithEOS: gen.hitEOS))
+            let (lpModel, lpRef) = (try logprobs(model), try logprobs(reference))
+            let responses = gen.tokens.enumerated().map { r, t in
+                tokenizer.decode((gen.hitEOS[r] ? Array(t.dropLast()) : t).map(Int.init), skipSpecialTokens: true)
+            }
+            let batch = RewardBatch(prompts: group.map { tokenizer.decode($0.map(Int.init)) }, responses: responses,
+                                    answers: group.map { _ in nil }, sequences: seq, responseLengths: gen.tokens.map(\.count),
+                                    endsWithEOS: gen.hitEOS)
+            let rmScores = try scorers.rm.scores(batch), judgeScores = try scorers.judge.scores(batch)
             for r in group.indices {
-                rows.append(Row(response: responses[r], score: Double(scores[r])))
+                rows.append(Row(response: responses[r], rm: Double(rmScores[r]), judge: Double(judgeScores[r])))
                 lengths.append(gen.tokens[r].count)
                 if gen.hitEOS[r] { eosHits += 1 }
                 var kl = 0.0
@@ -239,10 +359,12 @@ public final class DemoRunner {
                 if words.count >= 2 { for k in 0..<(words.count - 1) { bigrams.insert("\(words[k]) \(words[k + 1])"); bigramCount += 1 } }
             }
         }
-        let s = rows.map(\.score), n = Double(s.count)
-        let mean = s.reduce(0, +) / n
-        let std = (s.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / n).squareRoot()
-        return (DemoEvaluation(meanScore: mean, scoreStd: std, meanLength: Double(lengths.reduce(0, +)) / n,
+        let n = Double(rows.count)
+        func stats(_ s: [Double]) -> ScoreStats {
+            let mean = s.reduce(0, +) / n
+            return ScoreStats(mean: mean, std: (s.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / n).squareRoot())
+        }
+        return (DemoEvaluation(rm: stats(rows.map(\.rm)), judge: stats(rows.map(\.judge)), meanLength: Double(lengths.reduce(0, +)) / n,
                                minLength: lengths.min() ?? 0, maxLength: lengths.max() ?? 0, eosRate: Double(eosHits) / n,
                                distinct2: Double(bigrams.count) / Double(max(bigramCount, 1)), klToSFT: kls.reduce(0, +) / n), rows)
     }
