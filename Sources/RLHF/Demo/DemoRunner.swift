@@ -330,20 +330,16 @@ public final class DemoRunner {
         var bigrams = Set<String>(), bigramCount = 0
         for chunk in stride(from: 0, to: prompts.count, by: 32) {
             let group = Array(prompts[chunk..<min(prompts.count, chunk + 32)])
-            let gen = try Generator.generate(model, prompts: group, config: SamplingConfig(
+            let rollout = try Rollout.sample(model, prompts: group, config: SamplingConfig(
                 maxNewTokens: config.maxGenLen, temperature: 1, eosTokenIds: [eos], padTokenId: eos,
-                seed: config.seed &+ 99 &+ UInt64(chunk)))
-            let (seq, mask, a) = try gen.sequences(pad: eos)
-            var actions = [Int32](repeating: eos, count: group.count * a)
-            for r in group.indices { for (j, t) in gen.tokens[r].enumerated() { actions[r * a + j] = t } }
+                seed: config.seed &+ 99 &+ UInt64(chunk)), tokenizer: tokenizer)
+            let gen = rollout.generation, seq = rollout.sequences, a = rollout.actionCount, mask = rollout.actionMask.scalars
             let logprobs = { (m: CausalLM) in
-                try Tape.noGrad { try ActionScoring.logprobs(m, seq, promptWidth: gen.prompts.time, actions: actions, temperature: 1) }
+                try Tape.noGrad { try ActionScoring.logprobs(m, seq, promptWidth: rollout.promptWidth, actions: rollout.actions, temperature: 1) }
                     .logprobs.value.scalars
             }
             let (lpModel, lpRef) = (try logprobs(model), try logprobs(reference))
-            let responses = gen.tokens.enumerated().map { r, t in
-                tokenizer.decode((gen.hitEOS[r] ? Array(t.dropLast()) : t).map(Int.init), skipSpecialTokens: true)
-            }
+            let responses = rollout.responses
             let batch = RewardBatch(prompts: group.map { tokenizer.decode($0.map(Int.init)) }, responses: responses,
                                     answers: group.map { _ in nil }, sequences: seq, responseLengths: gen.tokens.map(\.count),
                                     endsWithEOS: gen.hitEOS)
