@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "RLHF", targets: ["RLHF"]),
         .library(name: "Data", targets: ["Data"]),
         .library(name: "RunKit", targets: ["RunKit"]),
+        .library(name: "GGUF", targets: ["GGUF"]),
         .executable(name: "rlhf", targets: ["rlhf"]),
         .executable(name: "rlhf-bench", targets: ["rlhf-bench"]),
     ],
