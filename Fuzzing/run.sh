@@ -2,7 +2,7 @@
 # Builds the fuzz targets if needed (libFuzzer + AddressSanitizer, LeakSanitizer on) and runs
 # one on its seeds: Fuzzing/run.sh TARGET SECONDS [libFuzzer flags...]; SECONDS 0 = no time
 # limit (pass -runs=N). Seeds come from Tests/*/Fixtures and Fuzzing/Seeds; inputs that find
-# new coverage go to Fuzzing/.build/corpus/TARGET, crashes to Fuzzing/.build/artifacts/TARGET.
+# new coverage go to Fuzzing/.build/corpus/TARGET, crashes to Fuzzing/.build/crashes/TARGET.
 # Leaves out merging corpora back into Seeds: keep committed seeds small and hand-picked.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -36,7 +36,7 @@ binary="$("${build[@]}" --show-bin-path)/$target"
 # Seeds, rebuilt each run from the fixtures (cheap) plus the committed ones.
 seeds="$here/.build/seeds/$target"
 corpus="$here/.build/corpus/$target"
-artifacts="$here/.build/artifacts/$target"
+artifacts="$here/.build/crashes/$target"   # not .build/artifacts: SwiftPM owns and prunes that
 rm -rf "$seeds"; mkdir -p "$seeds" "$corpus" "$artifacts"
 sep=$'\n--8<--\n'   # FuzzInput.separator: joins several files into one input
 fx="$root/Tests"

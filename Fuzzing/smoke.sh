@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI smoke run: every fuzz target for a short while (default 20 s each, FUZZ_SECONDS to
 # change). Fails on the first crash, leak or timeout, printing the end of the target's log;
-# the reproducer is in Fuzzing/.build/artifacts/TARGET. Leaves out long runs: use run.sh.
+# the reproducer is in Fuzzing/.build/crashes/TARGET. Leaves out long runs: use run.sh.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 mkdir -p "$here/.build"
