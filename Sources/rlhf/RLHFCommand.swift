@@ -16,8 +16,8 @@ struct RLHFCommand: ParsableCommand {
         subcommands: RLHFCommand.available
     )
 
-    /// Writes to a closed pipe (a reward command that quit, `rlhf ... | head`) are then EPIPE
-    /// errors reported by whoever wrote, instead of a silent death by SIGPIPE (exit 141).
+    /// A write to a closed pipe (a reward command that quit early) then fails with EPIPE, which
+    /// the writer reports, instead of killing rlhf silently by SIGPIPE (exit 141, no message).
     static func main() {
         signal(SIGPIPE, SIG_IGN)
         main(nil)
