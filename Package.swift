@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "RLHF", targets: ["RLHF"]),
         .library(name: "Data", targets: ["Data"]),
         .library(name: "RunKit", targets: ["RunKit"]),
+        .library(name: "GGUF", targets: ["GGUF"]),
         .executable(name: "rlhf", targets: ["rlhf"]),
         .executable(name: "rlhf-bench", targets: ["rlhf-bench"]),
     ],
@@ -62,6 +63,9 @@ let package = Package(
             swiftSettings: kernelFlags),
         // Finite-difference gradient checks shared by the test targets (which cannot import each other).
         .target(name: "GradCheck", dependencies: ["TensorCore"], path: "Tests/GradCheck", swiftSettings: fastFlags),
+        // One CommandReward call in a process of its own, run by RLHFTests: a reward command that
+        // kills its host by SIGPIPE must fail a test, not end the test runner.
+        .executableTarget(name: "CommandRewardProbe", dependencies: ["RLHF", "Models"], path: "Tests/CommandRewardProbe", swiftSettings: fastFlags),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "GradCheck"], swiftSettings: fastFlags),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),

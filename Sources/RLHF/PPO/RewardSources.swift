@@ -17,6 +17,12 @@ public struct RewardBatch {
     public var responseLengths: [Int]
     /// Whether each response ended with EOS (else it hit max_gen_len).
     public var endsWithEOS: [Bool]
+
+    public init(prompts: [String], responses: [String], answers: [String?], sequences: TokenBatch, responseLengths: [Int],
+                endsWithEOS: [Bool]) {
+        self.prompts = prompts; self.responses = responses; self.answers = answers
+        self.sequences = sequences; self.responseLengths = responseLengths; self.endsWithEOS = endsWithEOS
+    }
 }
 
 public protocol RewardSource: AnyObject {
@@ -97,15 +103,18 @@ public final class RuleReward: RewardSource {
 }
 
 /// A user program: receives one JSON object {"prompt","response"} per line on stdin and
-/// must print one number per line on stdout, in order. A non-zero exit, a non-number, a
-/// wrong count or a timeout is an error naming the command.
+/// must print one number per line on stdout, in order. A program that cannot be started,
+/// stops reading its input, exits non-zero, prints a non-number or a wrong count, or runs
+/// past `timeout` is an error naming the command. It runs in a process group of its own,
+/// which is killed (SIGTERM, then SIGKILL after `killGrace` s) on timeout.
 public final class CommandReward: RewardSource {
     let command: [String]
     let timeout: Double
+    let killGrace: Double
     public var name: String { "command:\(command.joined(separator: " "))" }
 
-    public init(command: [String], timeout: Double) {
-        self.command = command; self.timeout = timeout
+    public init(command: [String], timeout: Double, killGrace: Double = 2) {
+        self.command = command; self.timeout = timeout; self.killGrace = killGrace
     }
 
     public func scores(_ batch: RewardBatch) throws -> [Float] {
@@ -114,40 +123,30 @@ public final class CommandReward: RewardSource {
             let data = try! JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
             return String(decoding: data, as: UTF8.self)
         }.joined(separator: "\n") + "\n"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin; process.standardOutput = stdout; process.standardError = stderr
-        do { try process.run() } catch {
-            throw RewardError(message: "reward command \(command): cannot start (\(error.localizedDescription))")
+        let bytes = Array(input.utf8)
+        let run: ScorerProcess.Outcome
+        do {
+            run = try ScorerProcess.run(command, input: bytes, timeout: timeout, killGrace: killGrace)
+        } catch .cannotStart(let code) {
+            let program = command.first ?? "(empty command)"
+            throw RewardError(message: "reward command \(command): cannot run program \"\(program)\": \(String(cString: strerror(code)))"
+                              + (code == ENOENT ? " (is it installed and on PATH?)" : ""))
+        } catch .timedOut {
+            throw RewardError(message: "reward command \(command) did not finish within \(timeout) s; "
+                              + "its process group was sent SIGTERM, then SIGKILL after \(killGrace) s")
         }
-        // Feed stdin from another thread so a program that writes before reading all of
-        // its input cannot deadlock us on a full pipe.
-        let writer = Thread {
-            stdin.fileHandleForWriting.write(Foundation.Data(input.utf8))
-            try? stdin.fileHandleForWriting.close()
+        let errTail = String(decoding: run.stderr.suffix(500), as: UTF8.self)
+        if let signal = run.signal {
+            throw RewardError(message: "reward command \(command) was killed by signal \(signal): \(errTail)")
         }
-        writer.start()
-        let deadline = Date().addingTimeInterval(timeout)
-        let outData = UncheckedBox(Foundation.Data())
-        let errData = UncheckedBox(Foundation.Data())
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { outData.value = stdout.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { errData.value = stderr.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        while process.isRunning && Date() < deadline { usleep(2000) }
-        if process.isRunning {
-            process.terminate()
-            throw RewardError(message: "reward command \(command) did not finish within \(timeout) s")
+        guard run.exitCode == 0 else {
+            throw RewardError(message: "reward command \(command) exited with status \(run.exitCode ?? -1): \(errTail)")
         }
-        group.wait()
-        let errTail = String(decoding: errData.value.suffix(500), as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw RewardError(message: "reward command \(command) exited with status \(process.terminationStatus): \(errTail)")
+        guard run.inputTaken == bytes.count else {
+            throw RewardError(message: "reward command \(command) exited without reading its input (it took \(run.inputTaken) of "
+                              + "\(bytes.count) bytes); it must read one JSON line per response from stdin")
         }
-        let lines = String(decoding: outData.value, as: UTF8.self).split(whereSeparator: \.isNewline)
+        let lines = String(decoding: run.stdout, as: UTF8.self).split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard lines.count == batch.responses.count else {
             throw RewardError(message: "reward command \(command) printed \(lines.count) lines for \(batch.responses.count) responses")
@@ -159,9 +158,4 @@ public final class CommandReward: RewardSource {
             return v
         }
     }
-}
-
-final class UncheckedBox<T>: @unchecked Sendable {
-    var value: T
-    init(_ value: T) { self.value = value }
 }

@@ -12,10 +12,23 @@ final class JinjaScope {
     func lookup(_ n: String) -> JinjaValue? { vars[n] ?? parent?.lookup(n) }
 }
 
+/// The scopes that define a macro during one render. A macro's closure holds the scope it
+/// was defined in, and that scope holds the macro: a reference cycle that would keep the
+/// scope, the template and the whole context alive after the render. Emptying these scopes
+/// when the render ends breaks every such cycle (nothing can call a macro after that).
+final class JinjaMacroScopes {
+    var scopes: [JinjaScope] = []
+    func release() {
+        for s in scopes { s.vars.removeAll() }
+        scopes.removeAll()
+    }
+}
+
 struct JinjaInterpreter {
     private enum Flow: Error { case breakLoop, continueLoop }
     /// Macro depth and work so far in this render (shared by the macro closures it creates).
     let budget = JinjaBudget()
+    let macroScopes = JinjaMacroScopes()
 
     /// Renders `nodes` with `context` as the global variables.
     static func render(_ nodes: [JinjaNode], context: [String: JinjaValue]) throws -> String {
@@ -24,8 +37,10 @@ struct JinjaInterpreter {
         let top = JinjaScope(parent: globals)
         top.vars = context
         var out = ""
+        let interpreter = JinjaInterpreter()
+        defer { interpreter.macroScopes.release() }
         do {
-            try JinjaInterpreter().run(nodes, top, &out)
+            try interpreter.run(nodes, top, &out)
         } catch is Flow {
             throw TokenizerError.template("break/continue outside a loop")
         }
@@ -67,6 +82,7 @@ struct JinjaInterpreter {
             scope.vars[name] = .string(s)
         case .macro(let name, let params, let body):
             let defScope = scope
+            macroScopes.scopes.append(scope)
             scope.vars[name] = .function(JinjaFunction { args, kwargs in
                 try self.budget.enter(name)
                 defer { self.budget.leave() }

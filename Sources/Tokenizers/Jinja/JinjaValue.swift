@@ -196,4 +196,6 @@ public final class JinjaNamespace: @unchecked Sendable {
 /// A callable: positional and keyword arguments in, a value out.
 public struct JinjaFunction: @unchecked Sendable {
     let call: ([JinjaValue], [(String, JinjaValue)]) throws -> JinjaValue
+    /// A function a caller puts in the render context (positional and keyword arguments in).
+    public init(call: @escaping ([JinjaValue], [(String, JinjaValue)]) throws -> JinjaValue) { self.call = call }
 }
