@@ -31,6 +31,13 @@ final class BPEModel: @unchecked Sendable {
         // Ids are checked before the id -> token table is sized by the largest one.
         var maxId = -1
         for (tok, id) in vocabPairs { maxId = max(maxId, Int(try Tokenizer.checkedId(id, "model.vocab entry '\(tok)'"))) }
+        // The table holds maxId + 1 slots: bound it by the entries the file actually holds, so a
+        // single huge id in a small file cannot ask for gigabytes (real vocabularies are dense).
+        let slots = 4 * vocabPairs.count + 1024
+        guard maxId < slots else {
+            throw TokenizerError.invalidConfig("model.vocab: id \(maxId) among only \(vocabPairs.count) entries; "
+                + "expected ids below \(slots) (4 x the entries + 1024; vocabularies are numbered densely from 0)")
+        }
         var rev = [String?](repeating: nil, count: maxId + 1)
         for (tok, id) in vocabPairs {
             table.insert(tok, Int32(id))

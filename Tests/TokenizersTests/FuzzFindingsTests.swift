@@ -20,4 +20,19 @@ import Tokenizers
         }()
         #expect(watched == nil, "the render context outlived the render (a macro's reference cycle)")
     }
+
+    /// Found by FuzzTokenizer: one vocab id far above the number of entries sized the id table
+    /// by that id (17.8 GB for 1,111,111,111). The table is now bounded by the entries present.
+    @Test func aSparseHugeVocabIdIsRefusedBeforeAnyTableIsSized() throws {
+        let findings = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fuzzing/Findings")
+        for name in ["tokenizer-vocab-id-1e9.json", "tokenizer-huge-vocab-id.json"] {
+            let data = try Data(contentsOf: findings.appendingPathComponent(name))
+            #expect("\(name)", performing: { _ = try Tokenizer(tokenizerJSON: data) }, throws: { "\($0)".contains("model.vocab") })
+        }
+        // Below the id type's bound (2^24), still 256 MB of table for two entries.
+        let sparse = #"{"model":{"type":"BPE","vocab":{"a":0,"b":16000000},"merges":[]}}"#
+        #expect(performing: { _ = try Tokenizer(tokenizerJSON: Data(sparse.utf8)) },
+                throws: { "\($0)".contains("16000000") && "\($0)".contains("2 entries") })
+    }
 }
