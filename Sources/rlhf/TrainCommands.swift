@@ -1,5 +1,5 @@
-// `rlhf sft` and `rlhf reward`: a JSON config file (every field documented in SFTConfig /
-// RewardConfig / TrainingArguments), `--set key=value` overrides, `--resume` from the
+// `rlhf sft`, `rlhf reward` and `rlhf dpo`: a JSON config file (every field documented in
+// SFTConfig / RewardConfig / DPOConfig / TrainingArguments), `--set key=value` overrides, `--resume` from the
 // latest complete checkpoint in output_dir, `--overwrite` to start over in a non-empty one.
 // The output path is checked before any model loads. Progress on stderr; the final model at
 // the top of <output_dir> (checkpoints in <output_dir>/checkpoint-<step>).
@@ -22,19 +22,29 @@ struct TrainOptions: ParsableArguments {
 
 func stderrLine(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
+/// Loads and checks a supervised trainer's config, checks its output folder before any model
+/// loads, trains and prints the held-out metrics and where the model is.
+func runSupervised<Config: Decodable>(_ options: TrainOptions, _ type: Config.Type,
+                                      check: (Config, String) throws -> TrainingArguments,
+                                      train: (Config) throws -> TrainingSummary) throws {
+    let config = try ConfigFile.load(type, path: options.config, overrides: options.allOverrides)
+    let training = try check(config, options.config ?? "(flags)")
+    try RunDirectory.check(training.outputDir, overwrite: training.overwriteOutputDir, resume: options.resume)
+    let summary = try train(config)
+    for (k, v) in summary.finalEval { print("\(k): \(String(format: "%.4f", v))") }
+    print("model: \(training.outputDir)")
+}
+
+func progress(_ label: String) -> ProgressReporter { .standardError(total: nil, label: label, unit: "step") }
+
 struct SFTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sft", abstract: "Supervised fine-tuning on prompt/completion JSONL.")
     @OptionGroup var options: TrainOptions
 
     func run() throws {
-        let config = try ConfigFile.load(SFTConfig.self, path: options.config, overrides: options.allOverrides)
-        try config.validate(file: options.config ?? "(flags)")
-        try RunDirectory.check(config.training.outputDir, overwrite: config.training.overwriteOutputDir, resume: options.resume)
-        let trainer = try SFTTrainer(config: config, log: stderrLine)
-        let summary = try trainer.train(resume: options.resume, log: stderrLine,
-                                        progress: .standardError(total: nil, label: "sft", unit: "step"))
-        for (k, v) in summary.finalEval { print("\(k): \(String(format: "%.4f", v))") }
-        print("model: \(config.training.outputDir)")
+        try runSupervised(options, SFTConfig.self, check: { try $0.validate(file: $1); return $0.training }) {
+            try SFTTrainer(config: $0, log: stderrLine).train(resume: options.resume, log: stderrLine, progress: progress("sft"))
+        }
     }
 }
 
@@ -43,13 +53,20 @@ struct RewardCommand: ParsableCommand {
     @OptionGroup var options: TrainOptions
 
     func run() throws {
-        let config = try ConfigFile.load(RewardConfig.self, path: options.config, overrides: options.allOverrides)
-        try config.validate(file: options.config ?? "(flags)")
-        try RunDirectory.check(config.training.outputDir, overwrite: config.training.overwriteOutputDir, resume: options.resume)
-        let trainer = try RewardTrainer(config: config, log: stderrLine)
-        let summary = try trainer.train(resume: options.resume, log: stderrLine,
-                                        progress: .standardError(total: nil, label: "reward", unit: "step"))
-        for (k, v) in summary.finalEval { print("\(k): \(String(format: "%.4f", v))") }
-        print("model: \(config.training.outputDir)")
+        try runSupervised(options, RewardConfig.self, check: { try $0.validate(file: $1); return $0.training }) {
+            try RewardTrainer(config: $0, log: stderrLine).train(resume: options.resume, log: stderrLine, progress: progress("reward"))
+        }
+    }
+}
+
+struct DPOCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "dpo",
+                                                    abstract: "DPO (sigmoid, IPO, hinge; conservative or reference-free) on preference JSONL.")
+    @OptionGroup var options: TrainOptions
+
+    func run() throws {
+        try runSupervised(options, DPOConfig.self, check: { try $0.validate(file: $1); return $0.training }) {
+            try DPOTrainer(config: $0, log: stderrLine).train(resume: options.resume, log: stderrLine, progress: progress("dpo"))
+        }
     }
 }
