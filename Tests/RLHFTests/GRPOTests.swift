@@ -62,7 +62,7 @@ nonisolated(unsafe) let grpoGolden: [String: Any] = {
         expectClose(exp.refLogprobs.scalars, grid(grpoGolden["ref"]), atol: 1e-5, "ref logprobs", mask: mask)
         expectClose(exp.rawScores, (grpoGolden["scores_raw"] as! [NSNumber]).map(\.floatValue), atol: 1e-5, "RM scores")
         expectClose(exp.advantages.scalars, grid(grpoGolden["advantages"]), atol: 1e-4, "group advantages on every token")
-        let result = try trainer.update(&exp, orders: grpoGolden["orders"] as! [[Int]])
+        let result = try trainer.update(&exp, orders: (grpoGolden["orders"] as! [[Int]]))
         #expect(result.steps.count == steps.count)
         for (i, (s, w)) in zip(result.steps, steps).enumerated() {
             for (name, ours, atol) in [("policy_loss", s.policyLoss, Float(1e-5)), ("clip_fraction", s.clipFraction, 1e-6),

@@ -166,7 +166,7 @@ enum PPOReference {
         var exp = try trainer.makeExperience(gen, prompts)
         expectClose(exp.rewards.scalars, grid(ppoGolden["k3_rewards"]), atol: 1e-5, "k3 rewards")
         let run = PPOReference.klPenaltyRun
-        let result = try trainer.update(&exp, orders: PPOReference.clipRun[0]["orders"] as! [[Int]])
+        let result = try trainer.update(&exp, orders: (PPOReference.clipRun[0]["orders"] as! [[Int]]))
         PPOReference.expectSteps(result.steps, run["steps"] as! [[String: Any]], "kl_penalty")
         let d = try #require(result.postUpdateKL)
         #expect(abs(d - number(run["post_update_kl"])) <= 1e-5, "KL(pi_old || pi_new) after the update: \(d) vs \(number(run["post_update_kl"]))")
