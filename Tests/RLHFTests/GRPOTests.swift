@@ -116,6 +116,12 @@ nonisolated(unsafe) let grpoGolden: [String: Any] = {
         }
     }
 
+    @Test func numIterationsIsTRLsNameForPPOEpochs() throws {
+        #expect(try ppoConfig(["prompt_data=[\"a\"]", "num_iterations=3"]).ppoEpochs == 3)
+        #expect(performing: { _ = try ppoConfig(["prompt_data=[\"a\"]", "num_iterations=3", "ppo_epochs=2"]) },
+                throws: { "\($0)".contains("num_iterations") && "\($0)".contains("ppo_epochs") })
+    }
+
     @Test func groupEstimatorsNeedSeveralGenerations() throws {
         for estimator in ["grpo", "rloo", "reinforce_pp_baseline"] {
             #expect(performing: { try ppoConfig(["prompt_data=[\"a\"]", "rollout_batch_size=1", "mini_batch_size=1",

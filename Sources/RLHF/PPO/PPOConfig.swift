@@ -12,7 +12,7 @@ public struct PPOConfig: Decodable, Sendable {
     public var outputDir = "runs/ppo"
     /// A JSONL path with {"prompt"} rows (optional "answer"), or an inline list of prompts.
     public var promptData: PromptSource = .inline([])
-    /// Passes over each rollout batch.
+    /// Passes over each rollout batch (`num_iterations`, TRL's GRPO name, is accepted too).
     public var ppoEpochs = 4
     /// Rows per gradient step (rollout rows are split into minibatches of this size).
     public var miniBatchSize = 2
@@ -172,6 +172,7 @@ public struct PPOConfig: Decodable, Sendable {
         case saveTotalLimit = "save_total_limit", klPenaltyBeta = "kl_penalty_beta", klPenaltyTarget = "kl_penalty_target"
         case advantageEstimator = "advantage_estimator", numGenerations = "num_generations", scaleRewards = "scale_rewards"
         case beta, epsilonHigh = "epsilon_high", lossType = "loss_type", adamEpsilon = "adam_epsilon", rewardWeights = "reward_weights"
+        case numIterations = "num_iterations"
     }
 
     public init(from decoder: Decoder) throws {
@@ -180,7 +181,12 @@ public struct PPOConfig: Decodable, Sendable {
         sftModelPath = try c.decode(String.self, forKey: .sftModelPath)
         outputDir = try c.decode(.outputDir, default: d.outputDir)
         promptData = try c.decode(PromptSource.self, forKey: .promptData)
-        ppoEpochs = try c.decode(.ppoEpochs, default: d.ppoEpochs)
+        // TRL's GRPOConfig calls the updates per rollout num_iterations; either name, not both.
+        if c.contains(.numIterations) && c.contains(.ppoEpochs) {
+            throw DecodingError.dataCorruptedError(forKey: .numIterations, in: c,
+                                                   debugDescription: "num_iterations is TRL's name for ppo_epochs: give one of them")
+        }
+        ppoEpochs = try c.decodeIfPresent(Int.self, forKey: .numIterations) ?? c.decode(.ppoEpochs, default: d.ppoEpochs)
         miniBatchSize = try c.decode(.miniBatchSize, default: d.miniBatchSize)
         rolloutBatchSize = try c.decode(.rolloutBatchSize, default: d.rolloutBatchSize)
         totalEpisodes = try c.decode(.totalEpisodes, default: d.totalEpisodes)
