@@ -116,6 +116,23 @@ nonisolated(unsafe) let grpoGolden: [String: Any] = {
         }
     }
 
+    @Test func theEngineRunsOnPartsInMemoryAndChecksThem() throws {
+        let c = try ppoConfig(["output_dir=\(runDir("parts"))", "prompt_data=[\"Hello\", \"Once\"]", "rollout_batch_size=2",
+                               "num_generations=2", "mini_batch_size=4", "total_episodes=2", "max_gen_len=3", "advantage_estimator=grpo",
+                               "reward={\"type\": \"length\", \"target\": 2, \"unit\": \"tokens\"}"])
+        var parts = try EngineParts.load(c, log: { _ in })
+        #expect(parts.critic == nil)
+        let trainer = try PPOTrainer(config: c, parts: parts)
+        let metrics = try trainer.step()
+        #expect(metrics.contains { $0.0 == "ppo/episodes" && $0.1 == 2 })
+        var gae = c
+        gae.advantageEstimator = .gae
+        #expect(performing: { _ = try PPOTrainer(config: gae, parts: parts) },
+                throws: { "\($0)".contains("advantage_estimator") && "\($0)".contains("needs a critic") })
+        parts.prompts = []
+        #expect(performing: { _ = try PPOTrainer(config: c, parts: parts) }, throws: { "\($0)".contains("no prompts") })
+    }
+
     @Test func numIterationsIsTRLsNameForPPOEpochs() throws {
         #expect(try ppoConfig(["prompt_data=[\"a\"]", "num_iterations=3"]).ppoEpochs == 3)
         #expect(performing: { _ = try ppoConfig(["prompt_data=[\"a\"]", "num_iterations=3", "ppo_epochs=2"]) },

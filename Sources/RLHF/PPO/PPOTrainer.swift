@@ -27,7 +27,8 @@ public final class PPOTrainer {
     public let critic: ScalarHeadModel?
     public let reward: RewardSource
     public let tokenizer: Tokenizer
-    let tokenizerDirectory: String
+    /// Where the tokenizer files saved beside the model come from (nil: none are copied).
+    let tokenizerDirectory: String?
     public let prompts: [PromptExample]
     public let eosIds: [Int32]
     public let padId: Int32
@@ -41,66 +42,33 @@ public final class PPOTrainer {
     var history: [MetricsRecord] = []
     let log: (String) -> Void
 
-    public init(config: PPOConfig, log: @escaping (String) -> Void = { _ in }) throws {
+    /// Loads every part the config names (EngineParts.load), then builds the engine on them.
+    public convenience init(config: PPOConfig, log: @escaping (String) -> Void = { _ in }) throws {
+        try self.init(config: config, parts: try EngineParts.load(config, log: log), log: log)
+    }
+
+    /// The engine on parts already in memory (a benchmark's or a test's models): checks that
+    /// they fit the config, then makes the optimizers, the KL controllers and the sampler.
+    public init(config: PPOConfig, parts: EngineParts, log: @escaping (String) -> Void = { _ in }) throws {
         self.config = config
         self.log = log
-        // Models: the actor from the SFT model; the frozen reference from it too unless named.
-        let bundle = try ModelBundle(directory: config.sftModelPath, tokenizerDirectory: config.tokenizerPath)
-        actor = bundle.model
-        let refPath = config.refModelPath ?? config.sftModelPath
-        reference = try ModelBundle(directory: refPath, tokenizerDirectory: config.tokenizerPath ?? config.sftModelPath).model
-        for p in reference.parameters() { p.name = nil }
+        actor = parts.actor
+        reference = parts.reference
+        critic = parts.critic
+        reward = parts.reward
+        tokenizer = parts.tokenizer
+        tokenizerDirectory = parts.tokenizerDirectory
+        prompts = parts.prompts
+        eosIds = parts.eosIds
+        padId = parts.padId
         guard reference.config.vocabSize == actor.config.vocabSize else {
             throw ConfigError.invalidValue(file: "ppo config", field: "ref_model_path",
-                                           message: "\(refPath) has a vocabulary of \(reference.config.vocabSize), the SFT model \(actor.config.vocabSize)")
+                                           message: "the reference has a vocabulary of \(reference.config.vocabSize), the actor \(actor.config.vocabSize)")
         }
-        tokenizer = bundle.tokenizer
-        tokenizerDirectory = config.tokenizerPath ?? config.sftModelPath
-        eosIds = bundle.eosTokenIds
-        padId = bundle.padTokenId
-        if eosIds.isEmpty { log("warning: the SFT model names no EOS token: every response runs to max_gen_len") }
-
-        // Reward.
-        var sources: [RewardSource] = []
-        if let rm = config.rewardModelPath {
-            let (model, fresh) = try ModelDirectory.loadScalarHead(rm)
-            if fresh {
-                throw RewardError(message: "\(rm): reward_model_path has no trained score head (score.weight); train one with `rlhf reward` first")
-            }
-            sources.append(ModelReward(model: model, tokenizer: try PPOTrainer.sameTokenizer(rm, tokenizerDirectory) ? nil : ModelBundle.loadTokenizer(rm), name: rm))
+        guard (critic != nil) == config.advantageEstimator.needsCritic else {
+            throw ConfigError.invalidValue(file: "ppo config", field: "advantage_estimator",
+                                           message: "\(config.advantageEstimator.rawValue) \(critic == nil ? "needs" : "has no use for") a critic")
         }
-        for spec in config.rewards {
-            sources.append(spec.type == .command ? CommandReward(command: spec.command!, timeout: spec.timeoutSeconds) : try RuleReward(spec))
-        }
-        if sources.count == 1 && (config.rewardWeights ?? [1]) == [1] {
-            reward = sources[0]
-        } else if !sources.isEmpty {
-            reward = WeightedRewards(Array(zip(sources, config.rewardWeights ?? sources.map { _ in 1 })))
-        } else {
-            // The source article's behaviour, stated loudly: an untrained head on the SFT trunk.
-            let (model, _) = try PPOTrainer.loadScalarHead(config.sftModelPath, seed: config.seed &+ 7, tokenizerDirectory: config.tokenizerPath)
-            reward = ModelReward(model: model, tokenizer: nil, name: "untrained head on \(config.sftModelPath)")
-            log("WARNING: no reward named (neither reward_model_path nor reward): using the SFT model with a fresh, UNTRAINED score head, as the source article's code does. Its rewards are meaningless until a trained reward model or a rule reward is configured.")
-        }
-
-        // Critic: explicit path, else the reward model's trunk, else the SFT model.
-        if config.advantageEstimator.needsCritic {
-            let criticPath = config.criticModelPath ?? config.rewardModelPath ?? config.sftModelPath
-            critic = try PPOTrainer.loadScalarHead(criticPath, seed: config.seed &+ 11, tokenizerDirectory: config.tokenizerPath).model
-        } else {
-            if config.criticModelPath != nil { log("note: critic_model_path is unused: \(config.advantageEstimator.rawValue) has no critic") }
-            critic = nil
-        }
-
-        // Prompts, tokenized once; long prompts keep their tail (and a leading BOS), as the
-        // SFT and reward trainers truncate them.
-        let rows: [PromptRow]
-        switch config.promptData {
-        case let .file(path): rows = try PromptRow.load(URL(fileURLWithPath: path))
-        case let .inline(texts): rows = try PromptRow.inline(texts)
-        }
-        let truncation = TruncationPolicy(maxPromptLength: config.maxPromptLength)
-        prompts = try ExampleTokenizer(tokenizer: tokenizer, options: .init(truncation: truncation)).prompts(rows).prompts
         guard !prompts.isEmpty else { throw RewardError(message: "prompt_data: no prompts") }
         if let empty = prompts.firstIndex(where: { $0.ids.isEmpty }) {
             throw RewardError(message: "prompt_data: prompt \(empty) tokenizes to nothing")
@@ -122,20 +90,6 @@ public final class PPOTrainer {
         }
         if config.policyLoss == .klPenalty { penalty = AdaptiveKLPenalty(beta: config.klPenaltyBeta, target: config.klPenaltyTarget) }
         log("ppo: \(prompts.count) prompts, \(config.iterations) iterations of \(config.rolloutBatchSize), reward: \(reward.name)")
-    }
-
-    /// A scalar-head model from an HF directory, or from a .gguf file (its trunk with a
-    /// fresh head: GGUF files hold causal LMs only).
-    static func loadScalarHead(_ path: String, seed: UInt64, tokenizerDirectory: String?) throws -> (model: ScalarHeadModel, freshHead: Bool) {
-        guard path.lowercased().hasSuffix(".gguf") else { return try ModelDirectory.loadScalarHead(path, seed: seed) }
-        let trunk = try ModelBundle(directory: path, tokenizerDirectory: tokenizerDirectory).model.trunk
-        var initializer = WeightInit.random(seed: seed)
-        return (ScalarHeadModel(trunk: trunk, initializer: &initializer), true)
-    }
-
-    static func sameTokenizer(_ a: String, _ b: String) -> Bool {
-        let fa = FileManager.default.contents(atPath: a + "/tokenizer.json"), fb = FileManager.default.contents(atPath: b + "/tokenizer.json")
-        return fa != nil && fa == fb
     }
 
     // MARK: - One iteration

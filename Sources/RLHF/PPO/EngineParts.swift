@@ -1,0 +1,101 @@
+// EngineParts: what the RL engine runs on — actor, frozen reference, optional critic, the
+// reward, the tokenizer and the tokenized prompts — and `load`, the engine's I/O: model
+// directories or .gguf files, the reward model / rules / commands, the prompt file. The
+// algorithm (PPOTrainer) takes the parts in memory. Leaves out validation of the parts against
+// the config (PPOTrainer's init does that).
+import Data
+import Foundation
+import Generation
+import Models
+import RunKit
+import Tokenizers
+
+public struct EngineParts {
+    public var actor: CausalLM
+    public var reference: CausalLM
+    /// For the `gae` estimator only.
+    public var critic: ScalarHeadModel?
+    public var reward: RewardSource
+    public var tokenizer: Tokenizer
+    /// Tokenizer files copied beside saved models (nil: none).
+    public var tokenizerDirectory: String?
+    public var prompts: [PromptExample]
+    public var eosIds: [Int32]
+    public var padId: Int32
+
+    public init(actor: CausalLM, reference: CausalLM, critic: ScalarHeadModel?, reward: RewardSource, tokenizer: Tokenizer,
+                tokenizerDirectory: String?, prompts: [PromptExample], eosIds: [Int32], padId: Int32) {
+        self.actor = actor; self.reference = reference; self.critic = critic; self.reward = reward; self.tokenizer = tokenizer
+        self.tokenizerDirectory = tokenizerDirectory; self.prompts = prompts; self.eosIds = eosIds; self.padId = padId
+    }
+
+    /// Loads every part `config` names.
+    public static func load(_ config: PPOConfig, log: (String) -> Void) throws -> EngineParts {
+        // Models: the actor from the SFT model; the frozen reference from it too unless named.
+        let bundle = try ModelBundle(directory: config.sftModelPath, tokenizerDirectory: config.tokenizerPath)
+        let refPath = config.refModelPath ?? config.sftModelPath
+        let reference = try ModelBundle(directory: refPath, tokenizerDirectory: config.tokenizerPath ?? config.sftModelPath).model
+        for p in reference.parameters() { p.name = nil }
+        let tokenizerDirectory = config.tokenizerPath ?? config.sftModelPath
+        if bundle.eosTokenIds.isEmpty { log("warning: the SFT model names no EOS token: every response runs to max_gen_len") }
+
+        // Reward: a trained reward model and/or rules and commands, summed with their weights.
+        var sources: [RewardSource] = []
+        if let rm = config.rewardModelPath {
+            let (model, fresh) = try ModelDirectory.loadScalarHead(rm)
+            if fresh {
+                throw RewardError(message: "\(rm): reward_model_path has no trained score head (score.weight); train one with `rlhf reward` first")
+            }
+            sources.append(ModelReward(model: model, tokenizer: try sameTokenizer(rm, tokenizerDirectory) ? nil : ModelBundle.loadTokenizer(rm), name: rm))
+        }
+        for spec in config.rewards {
+            sources.append(spec.type == .command ? CommandReward(command: spec.command!, timeout: spec.timeoutSeconds) : try RuleReward(spec))
+        }
+        let reward: RewardSource
+        if sources.count == 1 && (config.rewardWeights ?? [1]) == [1] {
+            reward = sources[0]
+        } else if !sources.isEmpty {
+            reward = WeightedRewards(Array(zip(sources, config.rewardWeights ?? sources.map { _ in 1 })))
+        } else {
+            // The source article's behaviour, stated loudly: an untrained head on the SFT trunk.
+            let (model, _) = try loadScalarHead(config.sftModelPath, seed: config.seed &+ 7, tokenizerDirectory: config.tokenizerPath)
+            reward = ModelReward(model: model, tokenizer: nil, name: "untrained head on \(config.sftModelPath)")
+            log("WARNING: no reward named (neither reward_model_path nor reward): using the SFT model with a fresh, UNTRAINED score head, as the source article's code does. Its rewards are meaningless until a trained reward model or a rule reward is configured.")
+        }
+
+        // Critic (gae only): explicit path, else the reward model's trunk, else the SFT model.
+        var critic: ScalarHeadModel?
+        if config.advantageEstimator.needsCritic {
+            let criticPath = config.criticModelPath ?? config.rewardModelPath ?? config.sftModelPath
+            critic = try loadScalarHead(criticPath, seed: config.seed &+ 11, tokenizerDirectory: config.tokenizerPath).model
+        } else if config.criticModelPath != nil {
+            log("note: critic_model_path is unused: \(config.advantageEstimator.rawValue) has no critic")
+        }
+
+        // Prompts, tokenized once; long prompts keep their tail (and a leading BOS), as the
+        // SFT and reward trainers truncate them.
+        let rows: [PromptRow]
+        switch config.promptData {
+        case let .file(path): rows = try PromptRow.load(URL(fileURLWithPath: path))
+        case let .inline(texts): rows = try PromptRow.inline(texts)
+        }
+        let truncation = TruncationPolicy(maxPromptLength: config.maxPromptLength)
+        let prompts = try ExampleTokenizer(tokenizer: bundle.tokenizer, options: .init(truncation: truncation)).prompts(rows).prompts
+        return EngineParts(actor: bundle.model, reference: reference, critic: critic, reward: reward, tokenizer: bundle.tokenizer,
+                           tokenizerDirectory: tokenizerDirectory, prompts: prompts, eosIds: bundle.eosTokenIds, padId: bundle.padTokenId)
+    }
+
+    /// A scalar-head model from an HF directory, or from a .gguf file (its trunk with a
+    /// fresh head: GGUF files hold causal LMs only).
+    static func loadScalarHead(_ path: String, seed: UInt64, tokenizerDirectory: String?) throws -> (model: ScalarHeadModel, freshHead: Bool) {
+        guard path.lowercased().hasSuffix(".gguf") else { return try ModelDirectory.loadScalarHead(path, seed: seed) }
+        let trunk = try ModelBundle(directory: path, tokenizerDirectory: tokenizerDirectory).model.trunk
+        var initializer = WeightInit.random(seed: seed)
+        return (ScalarHeadModel(trunk: trunk, initializer: &initializer), true)
+    }
+
+    static func sameTokenizer(_ a: String, _ b: String) -> Bool {
+        let fa = FileManager.default.contents(atPath: a + "/tokenizer.json"), fb = FileManager.default.contents(atPath: b + "/tokenizer.json")
+        return fa != nil && fa == fb
+    }
+}
