@@ -46,11 +46,8 @@ public final class DPOTrainer: CausalLMTraining {
             reference = ref
         }
         let exTok = try config.data.exampleTokenizer(tokenizer)
-        let gap = config.minRatingGap
-        let (groups, report) = try exTok.preferences(try PreferenceRow.load(URL(fileURLWithPath: config.data.trainFile)), minRatingGap: gap)
-        (train, eval) = try config.data.split(groups, seed: config.training.seed) {
-            try exTok.preferences(try PreferenceRow.load(URL(fileURLWithPath: $0)), minRatingGap: gap).groups
-        }
+        let (train, eval, report) = try config.data.preferenceGroups(exTok, minRatingGap: config.minRatingGap, seed: config.training.seed)
+        self.train = train; self.eval = eval
         let comparisons = { (g: [PreferenceGroup]) in g.reduce(0) { $0 + $1.comparisonCount } }
         log("dpo: \(report.rows) rows -> \(comparisons(train)) / \(comparisons(eval)) train / eval comparisons, loss \(config.lossType.rawValue)"
             + " beta \(config.beta)\(config.referenceFree ? ", reference-free" : "")")

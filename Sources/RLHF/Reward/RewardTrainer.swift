@@ -36,11 +36,8 @@ public final class RewardTrainer: TrainingTask {
         tokenizer = try ModelBundle.loadTokenizer(tokenizerDirectory)
         if fresh { log("reward: new score head on \(config.data.modelPath), score.weight ~ N(0, \(m.config.initializerRange))") }
         let exTok = try config.data.exampleTokenizer(tokenizer)
-        let gap = config.minRatingGap
-        let (groups, report) = try exTok.preferences(try PreferenceRow.load(URL(fileURLWithPath: config.data.trainFile)), minRatingGap: gap)
-        (train, eval) = try config.data.split(groups, seed: config.training.seed) {
-            try exTok.preferences(try PreferenceRow.load(URL(fileURLWithPath: $0)), minRatingGap: gap).groups
-        }
+        let (train, eval, report) = try config.data.preferenceGroups(exTok, minRatingGap: config.minRatingGap, seed: config.training.seed)
+        self.train = train; self.eval = eval
         let comparisons = { (g: [PreferenceGroup]) in g.reduce(0) { $0 + $1.comparisonCount } }
         log("reward: \(report.rows) rows -> \(train.count) train / \(eval.count) eval rows, \(comparisons(train)) / \(comparisons(eval)) comparisons"
             + " (\(report.truncated) truncated\(report.skippedNoComparison.isEmpty ? "" : ", \(report.skippedNoComparison.count) rated rows without a comparison skipped"))")

@@ -67,6 +67,17 @@ public struct DatasetArguments: Sendable {
         try ExampleTokenizer(tokenizer: tokenizer, options: .init(truncation: TruncationPolicy(maxLength: maxLength, maxPromptLength: maxPromptLength)))
     }
 
+    /// Preference groups (pairs and rated groups) of train_file and the held-out ones (eval_file,
+    /// or a seeded eval_fraction), tokenized alike; the report is train_file's.
+    func preferenceGroups(_ exTok: ExampleTokenizer, minRatingGap gap: Double, seed: UInt64) throws
+        -> (train: [PreferenceGroup], eval: [PreferenceGroup], report: TokenizationReport) {
+        let (groups, report) = try exTok.preferences(try PreferenceRow.load(URL(fileURLWithPath: trainFile)), minRatingGap: gap)
+        let (train, eval) = try split(groups, seed: seed) {
+            try exTok.preferences(try PreferenceRow.load(URL(fileURLWithPath: $0)), minRatingGap: gap).groups
+        }
+        return (train, eval, report)
+    }
+
     /// Training and held-out examples: all of `examples` and `loadEval(evalFile)` when an eval
     /// file is given, else a seeded `evalFraction` of `examples` held out.
     func split<T>(_ examples: [T], seed: UInt64, loadEval: (String) throws -> [T]) throws -> (train: [T], eval: [T]) {
