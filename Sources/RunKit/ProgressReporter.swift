@@ -55,6 +55,11 @@ public final class ProgressReporter {
     /// Reports that `completed` units are done, with optional metrics shown after the ETA.
     /// The first call fixes the origin of the rate (so a resumed run's rate is its own).
     public func update(_ completed: Int, metrics: KeyValuePairs<String, Double> = [:]) {
+        update(completed, metricList: metrics.map { ($0.key, $0.value) })
+    }
+
+    /// As `update(_:metrics:)`, with the metrics as a list built at run time.
+    public func update(_ completed: Int, metricList metrics: [(String, Double)]) {
         let now = clock()
         if start == nil { start = (now, completed); emit(completed, now: now, metrics: metrics); return }
         let isLast = total.map { completed >= $0 } ?? false
@@ -71,6 +76,10 @@ public final class ProgressReporter {
 
     /// The text of one report, without `\r` or newline.
     public func render(_ completed: Int, now: Double, metrics: KeyValuePairs<String, Double> = [:]) -> String {
+        render(completed, now: now, metricList: metrics.map { ($0.key, $0.value) })
+    }
+
+    func render(_ completed: Int, now: Double, metricList metrics: [(String, Double)]) -> String {
         var parts: [String] = []
         if !label.isEmpty { parts.append(label) }
         if let total, total > 0 {
@@ -95,9 +104,9 @@ public final class ProgressReporter {
         return parts.joined(separator: " ")
     }
 
-    func emit(_ completed: Int, now: Double, metrics: KeyValuePairs<String, Double>) {
+    func emit(_ completed: Int, now: Double, metrics: [(String, Double)]) {
         lastEmit = now
-        let text = render(completed, now: now, metrics: metrics)
+        let text = render(completed, now: now, metricList: metrics)
         switch style {
         case .bar:
             let pad = max(0, lastLineLength - text.count)

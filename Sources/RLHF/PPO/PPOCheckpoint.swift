@@ -32,7 +32,7 @@ enum PPOCheckpoint {
         return FiniteCheck.firstNonFinite(state)
     }
 
-    static func save(_ t: PPOTrainer, to dir: URL) throws {
+    static func save(_ t: PPOTrainer, to dir: URL, history: [MetricsRecord]) throws {
         try ModelDirectory.save(t.actor, to: dir.appendingPathComponent("actor").path, companionsFrom: t.tokenizerDirectory)
         let a = dir.appendingPathComponent("actor_optimizer"), c = dir.appendingPathComponent("critic_optimizer")
         try FileManager.default.createDirectory(at: a, withIntermediateDirectories: true)
@@ -43,7 +43,7 @@ enum PPOCheckpoint {
             try OptimizerCheckpoint.save(criticOpt, names: critic.namedParameters().map(\.0), to: c)
         }
         var state = TrainerState(step: t.iteration, epoch: t.samplerPosition.epoch, dataPosition: try OpaqueCodable(t.samplerPosition),
-                                 metricsHistory: t.history)
+                                 metricsHistory: history)
         state.extra["kl_controller"] = try OpaqueCodable(t.klController)
         if let p = t.penalty { state.extra["kl_penalty"] = try OpaqueCodable(p) }
         state.extra["reward_stats"] = try OpaqueCodable(t.rewardStats)
@@ -52,7 +52,7 @@ enum PPOCheckpoint {
         try state.save(in: dir)
     }
 
-    static func load(_ t: PPOTrainer, from dir: URL) throws {
+    static func load(_ t: PPOTrainer, from dir: URL) throws -> [MetricsRecord] {
         let state = try TrainerState.load(from: dir)
         let actor = try ModelDirectory.loadCausalLM(dir.appendingPathComponent("actor").path)
         for ((_, p), (_, q)) in zip(t.actor.namedParameters(), actor.namedParameters()) { p.value = q.value }
@@ -72,6 +72,7 @@ enum PPOCheckpoint {
         }
         try t.restore(iteration: state.step, position: try pos.decode(DataPosition.self), kl: try kl.decode(KLController.self),
                       penalty: try state.extra["kl_penalty"]?.decode(AdaptiveKLPenalty.self),
-                      rewardStats: try stats.decode(RunningMoments.self), history: state.metricsHistory)
+                      rewardStats: try stats.decode(RunningMoments.self))
+        return state.metricsHistory
     }
 }

@@ -14,11 +14,6 @@ import RunKit
 import TensorCore
 import Tokenizers
 
-public struct PPOSummary {
-    public var iterations: Int
-    public var history: [MetricsRecord]
-}
-
 public final class PPOTrainer {
     public let config: PPOConfig
     public let actor: CausalLM
@@ -39,7 +34,6 @@ public final class PPOTrainer {
     var rewardStats = RunningMoments()
     var sampler: EpochSampler
     public private(set) var iteration = 0
-    var history: [MetricsRecord] = []
     let log: (String) -> Void
 
     /// Loads every part the config names (EngineParts.load), then builds the engine on them.
@@ -324,76 +318,13 @@ public final class PPOTrainer {
         try h.seekToEnd(); try h.write(contentsOf: Foundation.Data(lines.utf8)); try h.close()
     }
 
-    // MARK: - The run
-
-    /// Runs the remaining iterations in the `RunDirectory` at output_dir, then publishes the actor
-    /// at its top level (the critic in `critic/`). A non-finite loss, gradient norm or weight stops
-    /// the run naming the iteration; the last checkpoint stays as it was.
-    public func train(resume: Bool = false, stopAfter: Int? = nil, progress: ProgressReporter? = nil) throws -> PPOSummary {
-        let run = try RunDirectory.open(config.outputDir, identity: RunIdentity(fields: PPOCheckpoint.identityFields(self)),
-                                        overwrite: config.overwriteOutputDir, resume: resume, log: log)
-        let out = run.url
-        if resume, let ckpt = try run.latestCheckpoint() {
-            try PPOCheckpoint.load(self, from: ckpt.url)
-            log("resumed from \(ckpt.url.path) at iteration \(iteration)")
-        }
-        // Lines past the resumed iteration are rewritten by this run (a new run keeps none).
-        try run.cutJSONL("metrics.jsonl", key: "step", through: iteration)
-        try run.cutJSONL("samples.jsonl", key: "iteration", through: iteration)
-        var lastGood = try run.latestCheckpoint()?.url.path
-        let sinks = MetricsFanout([try JSONLMetricsWriter(url: out.appendingPathComponent("metrics.jsonl")),
-                                   try TensorBoardWriter(directory: out.appendingPathComponent("tensorboard"))])
-        let end = min(config.iterations, stopAfter.map { iteration + $0 } ?? config.iterations)
-        while iteration < end {
-            let metrics: [(String, Double)]
-            do { metrics = try step() } catch let TensorError.nonFinite(op, detail) {
-                throw NonFiniteTrainingError(unit: "iteration", step: iteration + 1, what: "value in \(op) (\(detail))",
-                                             lastGood: lastGood)
-            }
-            for (k, v) in metrics where PPOCheckpoint.mustBeFinite.contains(k) && !v.isFinite {
-                throw NonFiniteTrainingError(unit: "iteration", step: iteration, what: "\(k) = \(v)", lastGood: lastGood)
-            }
-            let record = MetricsRecord(step: iteration, scalars: metrics.map { MetricsRecord.Scalar($0.0, $0.1) })
-            history.append(record)
-            if iteration % config.loggingSteps == 0 || iteration == end {
-                try sinks.log(record); try sinks.flush()
-                let get = { (k: String) in metrics.first { $0.0 == k }?.1 ?? .nan }
-                progress?.update(iteration, metrics: KeyValuePairs(dictionaryLiteral: ("score", get("ppo/score_mean")), ("kl", get("ppo/kl_mean"))))
-            }
-            if config.saveSteps > 0 && iteration % config.saveSteps == 0 && iteration < config.iterations {
-                if let bad = PPOCheckpoint.firstNonFinite(self) {
-                    throw NonFiniteTrainingError(unit: "iteration", step: iteration, what: bad, lastGood: lastGood)
-                }
-                lastGood = try run.writeCheckpoint(step: iteration) { dir in try PPOCheckpoint.save(self, to: dir) }.path
-                _ = try run.prune(keepLast: config.saveTotalLimit)
-            }
-        }
-        progress?.finish()
-        if iteration >= config.iterations {
-            if let bad = PPOCheckpoint.firstNonFinite(self) {
-                throw NonFiniteTrainingError(unit: "iteration", step: iteration, what: bad, lastGood: lastGood)
-            }
-            try DirectoryPublish.publish(into: out, pausePoint: "final-swap") {
-                try ModelDirectory.save(actor, to: $0.path, companionsFrom: tokenizerDirectory)
-            }
-            if let critic {
-                try DirectoryPublish.publish(into: out.appendingPathComponent("critic")) {
-                    try ModelDirectory.save(critic, to: $0.path, companionsFrom: tokenizerDirectory)
-                }
-            }
-        }
-        return PPOSummary(iterations: iteration, history: history)
-    }
-
     /// Restores the mutable state (used by PPOCheckpoint).
-    func restore(iteration: Int, position: DataPosition, kl: KLController, penalty: AdaptiveKLPenalty?, rewardStats: RunningMoments,
-                 history: [MetricsRecord]) throws {
+    func restore(iteration: Int, position: DataPosition, kl: KLController, penalty: AdaptiveKLPenalty?, rewardStats: RunningMoments) throws {
         self.iteration = iteration
         sampler = try EpochSampler(indices: Array(prompts.indices), batchSize: config.rolloutBatchSize, seed: config.seed, position: position)
         klController = kl
         self.penalty = penalty
         self.rewardStats = rewardStats
-        self.history = history
     }
 
     var samplerPosition: DataPosition { sampler.position }
