@@ -57,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "rlhf-bench",
             dependencies: [
-                "TensorCore", "NN", "Tokenizers", "Models", "Generation", "RLHF",
+                "TensorCore", "NN", "Tokenizers", "Models", "Generation", "RLHF", "Data",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: kernelFlags),

@@ -12,5 +12,5 @@ struct BenchCommand: ParsableCommand {
 
     /// One entry per benchmark family (core, tokenizers, models, generate, trainers, ppo).
     static let available: [ParsableCommand.Type] = [CoreBench.self, ModelsBench.self, GenerateBench.self, TokenizersBench.self,
-                                                        TrainersBench.self, PPOBench.self]
+                                                        TrainersBench.self, PPOBench.self, GRPOBench.self]
 }
