@@ -14,7 +14,8 @@ Run from the repository root, in the environment fixture_header.py describes plu
     pip install trl==1.16.0
     python Reference/trl_grpo_step.py --threads 2 --steps 3
 Prints one JSON line: seconds per step (median over the timed steps, after one warm-up step),
-every step's time, the shape and the versions. Writes only to a temporary directory.
+every step's time, the shape and the versions. TRL's own defaults apply where the shape says
+nothing (gradient checkpointing on, as GRPOConfig sets it; --no-gradient-checkpointing turns it off). Writes only to a temporary directory.
 """
 import argparse
 import json
@@ -84,6 +85,8 @@ def main():
     ap.add_argument("--generations", type=int, default=4)
     ap.add_argument("--beta", type=float, default=0.04)
     ap.add_argument("--model", choices=["gpt2", "small"], default="gpt2")
+    ap.add_argument("--no-gradient-checkpointing", action="store_true",
+                    help="turn off TRL's default (GRPOConfig sets gradient_checkpointing=True: one more forward per step)")
     args = ap.parse_args()
 
     import torch
@@ -122,7 +125,7 @@ def main():
         num_generations=args.generations, num_iterations=1, max_completion_length=args.new_tokens,
         temperature=1.0, top_p=1.0, top_k=0, beta=args.beta, learning_rate=1e-6, max_steps=steps,
         logging_steps=1, save_strategy="no", shuffle_dataset=False, seed=0, dataloader_num_workers=0,
-        disable_tqdm=True, log_completions=False)
+        disable_tqdm=True, log_completions=False, gradient_checkpointing=not args.no_gradient_checkpointing)
     trainer = GRPOTrainer(model=model_dir, reward_funcs=letters, args=cfg, train_dataset=data, processing_class=tokenizer)
 
     times = []
@@ -139,6 +142,7 @@ def main():
     timed = times[1:]
     print(json.dumps({
         "step_seconds": statistics.median(timed), "steps": times, "threads": torch.get_num_threads(),
+        "gradient_checkpointing": not args.no_gradient_checkpointing,
         "shape": {"model": args.model, "prompts": prompts_per_step, "generations": args.generations,
                   "new_tokens": args.new_tokens, "beta": args.beta},
         "versions": {"python": sys.version.split()[0], "torch": torch.__version__, "transformers": transformers.__version__,

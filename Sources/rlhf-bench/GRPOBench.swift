@@ -93,6 +93,11 @@ struct GRPOBench: ParsableCommand {
                        "--generations", "\(generations)", "--new-tokens", "\(newTokens)", "--beta", "\(beta)"]
         let pipe = Pipe()
         p.standardOutput = pipe
+        // TRL's warnings and progress go to a file, shown only if the script fails.
+        let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("trl_grpo_step-\(getpid()).stderr")
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errURL) }
+        p.standardError = try FileHandle(forWritingTo: errURL)
         try p.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
@@ -100,7 +105,9 @@ struct GRPOBench: ParsableCommand {
         guard p.terminationStatus == 0, let last = lines.last,
               let obj = try? JSONSerialization.jsonObject(with: Foundation.Data(last.utf8)) as? [String: Any],
               let seconds = obj["step_seconds"] as? Double else {
-            throw ValidationError("\(script.path) failed (exit \(p.terminationStatus)); its last line: \(lines.last ?? "")")
+            let err = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+            throw ValidationError("\(script.path) failed (exit \(p.terminationStatus)); the end of its error output:\n"
+                                  + err.split(separator: "\n").suffix(15).joined(separator: "\n"))
         }
         let v = (obj["versions"] as? [String: String] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         return (seconds, v.joined(separator: ", "))

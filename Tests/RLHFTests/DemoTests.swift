@@ -14,12 +14,18 @@ import Testing
         #expect(r.sftTestLoss.after < r.sftTestLoss.before - 0.5, "SFT test loss \(r.sftTestLoss)")
         #expect(r.rm.test.accuracy > 0.65, "RM test pairwise accuracy \(r.rm.test.accuracy) over \(r.rm.test.pairs) pairs")
         #expect(r.judge.test.accuracy > 0.6, "judge test pairwise accuracy \(r.judge.test.accuracy)")
-        #expect(r.ppo.rm.mean > r.sft.rm.mean, "test RM score SFT \(r.sft.rm.mean) -> PPO \(r.ppo.rm.mean)")
-        #expect(r.ppo.klToSFT < 10, "KL to the SFT model \(r.ppo.klToSFT) nats")
+        #expect(r.policies.map(\.algorithm) == [.ppo, .grpo, .dpo])
+        for p in r.policies {
+            if p.algorithm != .dpo {
+                #expect(p.test.rm.mean > r.sft.rm.mean, "\(p.algorithm): test RM score SFT \(r.sft.rm.mean) -> \(p.test.rm.mean)")
+            }
+            #expect(p.test.klToSFT < 10, "\(p.algorithm): KL to the SFT model \(p.test.klToSFT) nats")
+        }
         #expect(r.sft.rm.mean != r.sft.judge.mean, "the judge is another model than the RM")
         let html = try String(contentsOfFile: r.reportPath, encoding: .utf8)
         #expect(html.components(separatedBy: "<svg").count - 1 >= 6, "the report embeds its plots")
-        for stage in ["sft/model.safetensors", "rm/model.safetensors", "judge/model.safetensors", "ppo/model.safetensors", "tokenizer"] {
+        for stage in ["sft/model.safetensors", "rm/model.safetensors", "judge/model.safetensors", "ppo/model.safetensors",
+                      "grpo/model.safetensors", "dpo/model.safetensors", "tokenizer"] {
             #expect(FileManager.default.fileExists(atPath: dir + "/" + stage), "\(stage) written")
         }
         try Self.checkNothingReportedWasTrainedOn(dir)
@@ -130,14 +136,16 @@ import Testing
         let promptSource = evalPrompts.compactMap { p in split[2].first { prefix($0.text) == p }.flatMap { rating[$0.text] } }
         #expect(fairlySampled(promptSource, from: all.map(\.rating)), "report prompts come from snippets of every sentiment")
 
-        // The judge is not what PPO optimised, and the report scores with both.
-        #expect(Set(samples.first?.keys.map { $0 } ?? []) == ["prompt", "sft_response", "ppo_response", "sft_score", "ppo_score",
-                                                                "sft_judge_score", "ppo_judge_score"])
-        let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
-        #expect(html.contains("optimised RM (PPO reward)"), "report has the RM column")
-        #expect(html.contains("judge RM (never seen by PPO)"), "report has the judge column")
+        // The judge is not what PPO or GRPO optimised, and the report scores every model with both.
         let manifestURL = URL(fileURLWithPath: dir + "/data/manifest.json")
         let manifest = (try? JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL))) as? [String: Any] ?? [:]
+        let algorithms = manifest["algorithms"] as? [String] ?? []
+        #expect(!algorithms.isEmpty, "data/manifest.json names the trained policies")
+        let expectedKeys = Set((["sft"] + algorithms).flatMap { ["\($0)_response", "\($0)_score", "\($0)_judge_score"] } + ["prompt"])
+        #expect(Set(samples.first?.keys.map { $0 } ?? []) == expectedKeys)
+        let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+        #expect(html.contains("optimised-RM score (gain)"), "report has the RM column")
+        #expect(html.contains("judge score (gain)"), "report has the judge column")
         let rm = manifest["reward_model"] as? [String: Any], judge = manifest["judge"] as? [String: Any]
         let validationPrompts = manifest["validation_prompts"] as? [String] ?? []
         #expect(!validationPrompts.isEmpty && Set(validationPrompts).isSubset(of: Set(validation.map(prefix))),
@@ -147,6 +155,19 @@ import Testing
         let ppoReward = (manifest["ppo"] as? [String: Any])?["reward_model_path"] as? String
         #expect(ppoReward != nil && ppoReward == rm?["dir"] as? String && ppoReward != judge?["dir"] as? String,
                 "data/manifest.json: PPO optimises the RM, not the judge")
+        if algorithms.contains("grpo") {
+            let grpoReward = (manifest["grpo"] as? [String: Any])?["reward_model_path"] as? String
+            #expect(grpoReward == ppoReward, "data/manifest.json: GRPO optimises the RM, not the judge")
+        }
+        if algorithms.contains("dpo") {
+            // DPO learns from rated groups of training snippets; its during-training eval is validation.
+            let dpo = manifest["dpo"] as? [String: Any]
+            let dpoTrain = Set(try completions(dpo?["train_file"] as? String ?? "missing"))
+            let dpoEval = Set(try completions(dpo?["eval_file"] as? String ?? "missing"))
+            #expect(!dpoTrain.isEmpty && dpoTrain.isSubset(of: train) && dpoTrain.isDisjoint(with: judgeTrain),
+                    "DPO trains on the RM's half of the training split")
+            #expect(!dpoEval.isEmpty && dpoEval.isSubset(of: validation), "DPO is evaluated on validation")
+        }
         #expect(judge?["seed"] as? Int != nil && judge?["seed"] as? Int != rm?["seed"] as? Int, "the judge has its own seed")
         let rmIds = Set(rm?["train_ids"] as? [Int] ?? []), judgeIds = Set(judge?["train_ids"] as? [Int] ?? [])
         #expect(!rmIds.isEmpty && !judgeIds.isEmpty && rmIds.isDisjoint(with: judgeIds)

@@ -26,6 +26,8 @@ public final class DPOTrainer: CausalLMTraining {
     let collator: Collator
 
     public var parameters: [(String, Variable)] { model.namedParameters() }
+    /// Training preference groups (the loop's examples).
+    public var trainCount: Int { train.count }
 
     public init(config: DPOConfig, log: (String) -> Void = { _ in }) throws {
         self.config = config

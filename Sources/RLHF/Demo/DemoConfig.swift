@@ -4,11 +4,24 @@
 // PPO policy that raises the RM's score with its KL to the SFT model bounded. Each tuned
 // field says what it was chosen on; nothing was chosen by a test-split number.
 
+/// The policy-training methods the demo compares, all starting from the SFT model.
+public enum DemoAlgorithm: String, CaseIterable, Sendable {
+    /// The RL engine with the `gae` estimator: critic, KL to the SFT model in the reward.
+    case ppo
+    /// The RL engine with the `grpo` estimator: no critic, groups of responses per prompt,
+    /// k3 KL to the SFT model in the loss.
+    case grpo
+    /// Offline, on the human-rated training pairs: no reward model, no sampling.
+    case dpo
+}
+
 public struct DemoConfig: Sendable {
     public enum Budget: String, Sendable { case small, full }
     public var budget: Budget
     public var outputDir: String
     public var seed: UInt64 = 1234
+    /// Which methods train a policy (in this order); the report compares them on the test split.
+    public var algorithms: [DemoAlgorithm] = DemoAlgorithm.allCases
 
     public var vocabSize: Int { budget == .full ? 3000 : 1500 }
     public var context = 64
@@ -55,6 +68,16 @@ public struct DemoConfig: Sendable {
     public var ppoLRActor: Float { budget == .full ? 1e-4 : 5e-4 }
     public var ppoRollout: Int { budget == .full ? 32 : 16 }
     public var ppoMiniBatch: Int { budget == .full ? 16 : 8 }
+    /// GRPO: `grpoGenerations` responses per prompt, `ppoRollout / grpoGenerations` prompts per
+    /// iteration (as many rows as PPO's), `ppoIterations` iterations, PPO's actor lr and
+    /// minibatches, one epoch; KL to the SFT model in the loss with `grpoBeta`.
+    public var grpoGenerations = 4
+    public var grpoBeta: Float = 0.1
+    /// DPO on the optimised RM's training groups (the same human-rated pairs, no RM): one pass
+    /// at `dpoBatch` groups per step; sigmoid loss with `dpoBeta`.
+    public var dpoBatch: Int { budget == .full ? 2 : 1 }
+    public var dpoBeta: Float = 0.1
+    public var dpoLR: Float { budget == .full ? 1e-4 : 3e-4 }
     public var promptWords = 3
     public var maxGenLen = 40
     /// Test prompts (distinct first words of test snippets, none a PPO prompt) answered by

@@ -1,6 +1,7 @@
-// DemoReport: report.html for the demo — the test-split results (PPO's gain under the RM it
-// optimised and under the independent judge, side by side), SVG plots of every stage's
-// curves (no network) and test prompts answered by the SFT and the PPO model.
+// DemoReport: report.html for the demo — the test-split results of every trained policy (PPO,
+// GRPO, DPO) side by side: gain under the RM PPO and GRPO optimised and under the independent
+// judge, KL to the SFT model, length, distinct-2, wall time; SVG plots of every stage's curves
+// (no network) and test prompts answered by the SFT model and each policy.
 import Foundation
 import RunKit
 
@@ -19,8 +20,10 @@ enum DemoReport {
         String(format: "%+.2f", (ppo.mean - sft.mean) / max(sft.std, 1e-9))
     }
 
+    static func title(_ a: DemoAlgorithm) -> String { a.rawValue.uppercased() }
+
     static func write(_ r: DemoResult, config: DemoConfig, sft: TrainingSummary, rm: TrainingSummary, judge: TrainingSummary,
-                      ppo: PPOSummary, samples: [[String: Any]], seconds: Double, to url: URL) throws {
+                      samples: [[String: Any]], seconds: Double, to url: URL) throws {
         var report = HTMLReport(title: "RLHF on human-rated movie-review snippets",
                                 subtitle: "swift-rlhf demo, budget \(config.budget.rawValue), seed \(config.seed),"
                                     + " \(Int(seconds)) s on this machine")
@@ -34,38 +37,36 @@ enum DemoReport {
             + " width-\(config.width) GPT trained from scratch to write the training snippets. 3. Two Bradley-Terry reward models"
             + " from the SFT model, on every pair of snippets whose ratings differ by at least 2 within rated groups of"
             + " \(config.rmGroupSize): the optimised RM on the first half of the training split (seed \(config.seed)), and the judge"
-            + " on the other half (seed \(config.judgeSeed)). 4. PPO: the SFT model continues the first \(config.promptWords) words"
-            + " of training snippets (\(r.ppoPromptCount) distinct prompts), rewarded by the optimised RM, with a KL penalty to the"
-            + " SFT model; PPO never sees the judge. 5. Both models answer \(r.evalPromptCount)"
-            + " distinct test prompts, none of which is a PPO prompt; every response is scored by both reward models.")
+            + " on the other half (seed \(config.judgeSeed)). 4. Policies from the SFT model: PPO (critic, KL penalty in the reward)"
+            + " and GRPO (no critic, \(config.grpoGenerations) responses per prompt compared within their group, KL in the loss) continue"
+            + " the first \(config.promptWords) words of training snippets (\(r.ppoPromptCount) distinct prompts), rewarded by the"
+            + " optimised RM; DPO learns offline from the human-rated pairs that RM learnt from, with no reward model. No method sees"
+            + " the judge. 5. Every model answers \(r.evalPromptCount) distinct test prompts, none of which is a training prompt;"
+            + " every response is scored by both reward models.")
         intro.stats([
             ("SFT test loss (nats/token)", "\(fmt(r.sftTestLoss.before)) -> \(fmt(r.sftTestLoss.after))"),
             ("optimised RM: test pairwise accuracy",
              "\(fmt(r.rm.test.accuracy)) over all \(r.rm.test.pairs) test pairs with rating gap >= 2"),
             ("judge RM: test pairwise accuracy", "\(fmt(r.judge.test.accuracy)) over the same pairs"),
-            ("KL(PPO || SFT) per response", "\(fmt(r.ppo.klToSFT)) nats"),
-            ("Response length (tokens), SFT / PPO",
-             "\(fmt(r.sft.meanLength)) [\(r.sft.minLength)-\(r.sft.maxLength)] / "
-                + "\(fmt(r.ppo.meanLength)) [\(r.ppo.minLength)-\(r.ppo.maxLength)]"),
-            ("EOS rate, SFT / PPO", "\(fmt(r.sft.eosRate)) / \(fmt(r.ppo.eosRate))"),
-            ("distinct-2, SFT / PPO", "\(fmt(r.sft.distinct2)) / \(fmt(r.ppo.distinct2))"),
-        ].map { (key: $0.0, value: $0.1) }, caption: "Test results")
-        intro.table(header: ["score of test responses", "SFT mean (std)", "PPO mean", "gain (SFT std)"], rows: [
-            ["optimised RM (PPO reward)", "\(fmt(r.sft.rm.mean)) (\(fmt(r.sft.rm.std)))", fmt(r.ppo.rm.mean),
-             gain(r.sft.rm, r.ppo.rm)],
-            ["judge RM (never seen by PPO)", "\(fmt(r.sft.judge.mean)) (\(fmt(r.sft.judge.std)))", fmt(r.ppo.judge.mean),
-             gain(r.sft.judge, r.ppo.judge)],
-        ], caption: "PPO vs SFT on \(r.evalPromptCount) test prompts, under the RM PPO optimised and under the independent judge")
-        intro.stats([
-            ("SFT validation loss", "\(fmt(r.sftValidationLoss.before)) -> \(fmt(r.sftValidationLoss.after))"),
-            ("validation pairwise accuracy, optimised RM / judge",
-             "\(fmt(r.rm.validation.accuracy)) / \(fmt(r.judge.validation.accuracy)) over \(r.rm.validation.pairs) pairs"),
-            ("validation prompts: RM score, SFT -> PPO",
-             "\(fmt(r.validation.sft.rm.mean)) -> \(fmt(r.validation.ppo.rm.mean))"
-                + " (\(gain(r.validation.sft.rm, r.validation.ppo.rm)) SFT std)"),
-            ("validation prompts: judge score, SFT -> PPO", "\(fmt(r.validation.sft.judge.mean)) -> \(fmt(r.validation.ppo.judge.mean))"
-                + " (\(gain(r.validation.sft.judge, r.validation.ppo.judge)) SFT std); KL \(fmt(r.validation.ppo.klToSFT)) nats"),
-        ].map { (key: $0.0, value: $0.1) }, caption: "Validation (what settings are chosen on; not a result)")
+        ].map { (key: $0.0, value: $0.1) }, caption: "Test results of the shared stages")
+        let header = ["model", "judge score (gain)", "optimised-RM score (gain)", "KL to SFT (nats)", "length [min-max]",
+                      "EOS rate", "distinct-2", "training wall time"]
+        func row(_ name: String, _ e: DemoEvaluation, base: DemoEvaluation, seconds: Double?) -> [String] {
+            [name, "\(fmt(e.judge.mean)) (\(gain(base.judge, e.judge)))", "\(fmt(e.rm.mean)) (\(gain(base.rm, e.rm)))",
+             fmt(e.klToSFT), "\(fmt(e.meanLength)) [\(e.minLength)-\(e.maxLength)]", fmt(e.eosRate), fmt(e.distinct2),
+             seconds.map { "\(Int($0)) s" } ?? "-"]
+        }
+        intro.table(header: header, rows: [row("SFT", r.sft, base: r.sft, seconds: nil)]
+                    + r.policies.map { row(title($0.algorithm), $0.test, base: r.sft, seconds: $0.seconds) },
+                    caption: "Every policy on \(r.evalPromptCount) test prompts. Gains are in SFT standard deviations of the same"
+                        + " score. The judge never trained any policy; the optimised RM was PPO's and GRPO's reward, and DPO learnt"
+                        + " from the same human pairs it did")
+        intro.table(header: header, rows: [row("SFT", r.sftValidation, base: r.sftValidation, seconds: nil)]
+                    + r.policies.map { row(title($0.algorithm), $0.validation, base: r.sftValidation, seconds: $0.seconds) },
+                    caption: "The same on validation prompts (what settings are chosen on; not a result). SFT validation loss"
+                        + " \(fmt(r.sftValidationLoss.before)) -> \(fmt(r.sftValidationLoss.after)); validation pairwise accuracy,"
+                        + " optimised RM / judge, \(fmt(r.rm.validation.accuracy)) / \(fmt(r.judge.validation.accuracy)) over"
+                        + " \(r.rm.validation.pairs) pairs")
         report.sections.append(intro)
 
         var s1 = HTMLReport.Section("Supervised fine-tuning")
@@ -80,23 +81,37 @@ enum DemoReport {
                       series(judge.history, "eval/accuracy", label: "judge validation")]))
         report.sections.append(s2)
 
-        var s3 = HTMLReport.Section("PPO")
-        let h = ppo.history
-        s3.plot(plot("Mean RM score of rollouts", x: "iteration", y: "score", [series(h, "ppo/score_mean", label: "score")]))
-        s3.plot(plot("KL to the SFT model per response", x: "iteration", y: "nats", [series(h, "ppo/kl_mean", label: "KL")]))
-        s3.plot(plot("Policy entropy", x: "iteration", y: "nats/token", [series(h, "ppo/entropy", label: "entropy")]))
-        s3.plot(plot("Response length", x: "iteration", y: "tokens", [series(h, "ppo/response_length_mean", label: "mean length")]))
-        report.sections.append(s3)
+        let online = r.policies.filter { $0.algorithm != .dpo }
+        if !online.isEmpty {
+            var s3 = HTMLReport.Section(online.map { title($0.algorithm) }.joined(separator: " and "))
+            func curves(_ metric: String) -> [SVGLinePlot.Series?] { online.map { series($0.history, metric, label: title($0.algorithm)) } }
+            s3.plot(plot("Mean RM score of rollouts", x: "iteration", y: "score", curves("ppo/score_mean")))
+            s3.plot(plot("KL to the SFT model per response", x: "iteration", y: "nats", curves("ppo/kl_mean")))
+            s3.plot(plot("Policy entropy", x: "iteration", y: "nats/token", curves("ppo/entropy")))
+            s3.plot(plot("Response length", x: "iteration", y: "tokens", curves("ppo/response_length_mean")))
+            report.sections.append(s3)
+        }
+        if let dpo = r.policy(.dpo) {
+            var s4 = HTMLReport.Section("DPO")
+            s4.plot(plot("DPO loss", x: "optimizer step", y: "loss", [series(dpo.history, "train/loss", label: "train"),
+                                                                    series(dpo.history, "eval/loss", label: "validation")]))
+            s4.plot(plot("Implicit reward accuracy", x: "optimizer step", y: "accuracy",
+                         [series(dpo.history, "rewards/accuracies", label: "train"),
+                          series(dpo.history, "eval/rewards/accuracies", label: "validation")]))
+            report.sections.append(s4)
+        }
 
-        var s4 = HTMLReport.Section("Test prompts, SFT vs PPO")
-        s4.table(header: ["prompt", "SFT response", "SFT RM", "SFT judge", "PPO response", "PPO RM", "PPO judge"],
+        var s5 = HTMLReport.Section("Test prompts")
+        let names = r.policies.map(\.algorithm.rawValue)
+        s5.table(header: ["prompt", "SFT response (RM / judge)"] + r.policies.map { "\(title($0.algorithm)) response (RM / judge)" },
                  rows: samples.prefix(40).map { row in
-            [row["prompt"] as! String, row["sft_response"] as! String, fmt(row["sft_score"] as! Double),
-             fmt(row["sft_judge_score"] as! Double),
-             row["ppo_response"] as! String, fmt(row["ppo_score"] as! Double), fmt(row["ppo_judge_score"] as! Double)]
-        }, caption: "first 40 of \(samples.count) test prompts; all in samples.jsonl. RM: the reward model PPO optimised; judge: the"
-            + " reward model trained on the other half of the training split, never used by PPO")
-        report.sections.append(s4)
+            func cell(_ k: String) -> String {
+                "\(row["\(k)_response"] as! String) (\(fmt(row["\(k)_score"] as! Double)) / \(fmt(row["\(k)_judge_score"] as! Double)))"
+            }
+            return [row["prompt"] as! String, cell("sft")] + names.map(cell)
+        }, caption: "first 40 of \(samples.count) test prompts; all in samples.jsonl. RM: the reward model PPO and GRPO optimised;"
+            + " judge: the reward model trained on the other half of the training split, never used in training")
+        report.sections.append(s5)
         try report.write(to: url)
     }
 }

@@ -1,7 +1,8 @@
 // DemoRunner: the whole RLHF recipe on the bundled movie-review snippets, as a numbered
-// recipe — 1. data  2. tokenizer  3. SFT  4. reward model and judge  5. PPO  6. test
-// evaluation  7. report. Every stage writes a normal HF directory (or file) under the output folder,
-// loadable by the other subcommands and by transformers.
+// recipe — 1. data  2. tokenizer  3. SFT  4. reward model and judge  5. policies (PPO, GRPO,
+// DPO: whichever `algorithms` names)  6. test evaluation  7. report. Every stage writes a normal
+// HF directory (or file) under the output folder, loadable by the other subcommands and by
+// transformers.
 import Foundation
 import Generation
 import Models
@@ -36,6 +37,19 @@ public struct PairwiseAccuracy: Sendable {
     public var pairs: Int
 }
 
+/// One policy-training method's outcome.
+public struct PolicyOutcome: Sendable {
+    public var algorithm: DemoAlgorithm
+    /// Test prompts answered by its policy.
+    public var test: DemoEvaluation
+    /// Validation prompts answered by its policy (what settings are chosen by).
+    public var validation: DemoEvaluation
+    /// Wall time of its training stage, seconds.
+    public var seconds: Double
+    public var history: [MetricsRecord]
+    public var directory: String
+}
+
 public struct DemoResult: Sendable {
     public var splitSizes: (train: Int, validation: Int, test: Int)
     /// SFT loss (nats/token) of the untrained and the trained model on each split.
@@ -43,18 +57,21 @@ public struct DemoResult: Sendable {
     public var sftTestLoss: (before: Double, after: Double)
     public var rm: (validation: PairwiseAccuracy, test: PairwiseAccuracy)
     public var judge: (validation: PairwiseAccuracy, test: PairwiseAccuracy)
-    /// Distinct training-split prompts PPO drew from, and test prompts in the report.
+    /// Distinct training-split prompts PPO and GRPO drew from, and test prompts in the report.
     public var ppoPromptCount: Int
     public var evalPromptCount: Int
-    /// Test prompts answered by each model.
+    /// Test prompts answered by the SFT model.
     public var sft: DemoEvaluation
-    public var ppo: DemoEvaluation
-    /// Validation prompts answered by each model: what PPO settings are chosen by.
-    public var validation: (sft: DemoEvaluation, ppo: DemoEvaluation)
+    /// Validation prompts answered by the SFT model.
+    public var sftValidation: DemoEvaluation
+    /// Each trained policy, in `DemoConfig.algorithms` order.
+    public var policies: [PolicyOutcome]
     public var reportPath: String
     public var samplesPath: String
     /// Where the split, the RM and judge halves, and the PPO reward model are recorded.
     public var manifestPath: String
+
+    public func policy(_ a: DemoAlgorithm) -> PolicyOutcome? { policies.first { $0.algorithm == a } }
 }
 
 public final class DemoRunner {
@@ -154,9 +171,10 @@ public final class DemoRunner {
         log("[4/7] validation pairwise accuracy: RM \(fmt(rmAccuracy.validation.accuracy)), judge \(fmt(judgeAccuracy.validation.accuracy))"
             + " over \(rmAccuracy.validation.pairs) pairs (\(path("rm")), \(path("judge")))")
 
-        // 5. PPO against the first RM. Prompts: the distinct first words of training
-        //    snippets, leaving out every prompt step 6 scores (test prompts for the results,
-        //    validation prompts for choosing settings), so PPO never trains on one of them.
+        // 5. Policies from the SFT model. PPO and GRPO optimise the first RM on prompts that are
+        //    the distinct first words of training snippets, leaving out every prompt step 6
+        //    scores (test prompts for the results, validation prompts for choosing settings);
+        //    DPO learns from the human-rated pairs the first RM learnt from, with no RM at all.
         let w = config.promptWords
         let evalPrompts = Array(DemoData.prompts(data.test, words: w).prefix(config.evalPrompts))
         let validationPrompts = Array(DemoData.prompts(data.validation, words: w, excluding: Set(evalPrompts)).prefix(config.evalPrompts))
@@ -165,78 +183,145 @@ public final class DemoRunner {
         guard Set(trainPrompts).isDisjoint(with: scoredPrompts), Set(evalPrompts).isDisjoint(with: validationPrompts) else {
             throw DocumentError(message: "demo: a test or validation prompt is also a PPO training prompt")
         }
-        var ppo = PPOConfig()
-        ppo.sftModelPath = path("sft")
-        ppo.rewardModelPath = path("rm")
-        ppo.outputDir = path("ppo")
-        ppo.promptData = .file(try writeJSONL(trainPrompts.map { ["prompt": $0] }, "data/ppo_prompts.jsonl"))
-        ppo.rolloutBatchSize = config.ppoRollout
-        ppo.miniBatchSize = config.ppoMiniBatch
-        ppo.ppoEpochs = 2
-        ppo.totalEpisodes = config.ppoIterations * config.ppoRollout
-        ppo.maxGenLen = config.maxGenLen
-        ppo.lrActor = config.ppoLRActor
-        ppo.lrCritic = 3e-4
-        ppo.klCoef = 0.1
-        ppo.gamma = 1
-        ppo.lambda = 0.95
-        ppo.vfCoef = 0.1
-        ppo.cliprangeValue = 0.2
-        ppo.missingEOSPenalty = 1
-        ppo.maxPromptLength = 16
-        ppo.seed = config.seed
-        ppo.loggingSteps = 1
-        try ppo.validate(file: "demo")
-        guard ppo.rewardModelPath != path("judge") else { throw DocumentError(message: "demo: PPO must not optimise the judge") }
+        let ppo = try rlConfig(.ppo, prompts: try writeJSONL(trainPrompts.map { ["prompt": $0] }, "data/ppo_prompts.jsonl"))
         let manifestPath = try writeManifest(data, halves: halves, ppo: ppo, evalPrompts: evalPrompts, validationPrompts: validationPrompts)
-        let ppoTrainer = try PPOTrainer(config: ppo, log: log)
-        let ppoSummary = try ppoTrainer.train(progress: ProgressReporter.standardError(total: config.ppoIterations, label: "[5/7] ppo",
-                                                                                       unit: "iter"))
-        log("[5/7] ppo: \(ppoSummary.iterations) iterations on \(trainPrompts.count) training prompts (\(path("ppo")))")
+        var trained: [(algorithm: DemoAlgorithm, model: CausalLM, seconds: Double, history: [MetricsRecord])] = []
+        for (k, algorithm) in config.algorithms.enumerated() {
+            let t0 = Date()
+            let stage = "[5/7] \(algorithm.rawValue) (\(k + 1)/\(config.algorithms.count))"
+            let (model, history): (CausalLM, [MetricsRecord])
+            switch algorithm {
+            case .ppo, .grpo:
+                var c = try rlConfig(algorithm, prompts: path("data/ppo_prompts.jsonl"))
+                c.outputDir = path(algorithm.rawValue)
+                try c.validate(file: "demo")
+                guard c.rewardModelPath != path("judge") else { throw DocumentError(message: "demo: \(algorithm) must not optimise the judge") }
+                let trainer = try PPOTrainer(config: c, log: log)
+                let summary = try trainer.train(progress: ProgressReporter.standardError(total: c.iterations, label: stage, unit: "iter"))
+                (model, history) = (trainer.actor, summary.history)
+            case .dpo:
+                let c = try dpoConfig(trainFile: path("data/rm_train.jsonl"), evalFile: rmEvalFile)
+                let trainer = try DPOTrainer(config: c, log: log)
+                let steps = SupervisedSteps<DPOTrainer>.totalSteps(c.training, trainCount: trainer.trainCount)
+                let summary = try trainer.train(log: log, progress: ProgressReporter.standardError(total: steps, label: stage, unit: "step"))
+                (model, history) = (trainer.model, summary.history)
+            }
+            let seconds = Date().timeIntervalSince(t0)
+            trained.append((algorithm, model, seconds, history))
+            log("\(stage): \(Int(seconds)) s (\(path(algorithm.rawValue)))")
+        }
 
-        // 6. Test: SFT loss on the test snippets, and the test prompts answered by the SFT and
-        //    the PPO model, each response scored by the optimised RM and by the judge. The
+        // 6. Test: SFT loss on the test snippets, and the test prompts answered by the SFT model
+        //    and every policy, each response scored by the optimised RM and by the judge. The
         //    validation prompts are answered the same way, apart: they are what settings are
         //    chosen by.
         let testLoss = (before: try sftLoss(sft, modelPath: path("sft-init"), file: testFile),
                         after: try sftLoss(sft, modelPath: path("sft"), file: testFile))
         let sftModel = try ModelDirectory.loadCausalLM(path("sft"))
         let evalPromptIds = evalPrompts.map { tokenizer.encode($0).map(Int32.init) }
+        let validationIds = validationPrompts.map { tokenizer.encode($0).map(Int32.init) }
         let scorers = (rm: ModelReward(model: rmTrainer.model, tokenizer: nil, name: "demo RM"),
                        judge: ModelReward(model: judgeTrainer.model, tokenizer: nil, name: "demo judge"))
-        let (sftEval, sftRows) = try evaluate(sftModel, reference: sftModel, prompts: evalPromptIds, scorers: scorers,
-                                              tokenizer: tokenizer, eos: Int32(eos))
-        let (ppoEval, ppoRows) = try evaluate(ppoTrainer.actor, reference: sftModel, prompts: evalPromptIds, scorers: scorers,
-                                              tokenizer: tokenizer, eos: Int32(eos))
-        let validationIds = validationPrompts.map { tokenizer.encode($0).map(Int32.init) }
-        let validationEval = (sft: try evaluate(sftModel, reference: sftModel, prompts: validationIds, scorers: scorers,
-                                                tokenizer: tokenizer, eos: Int32(eos)).0,
-                              ppo: try evaluate(ppoTrainer.actor, reference: sftModel, prompts: validationIds, scorers: scorers,
-                                                tokenizer: tokenizer, eos: Int32(eos)).0)
-        log("[6/7] validation prompts: RM score SFT \(fmt(validationEval.sft.rm.mean)) -> PPO \(fmt(validationEval.ppo.rm.mean));"
-            + " judge score SFT \(fmt(validationEval.sft.judge.mean)) -> PPO \(fmt(validationEval.ppo.judge.mean))")
+        let answer = { (m: CausalLM, prompts: [[Int32]]) in
+            try self.evaluate(m, reference: sftModel, prompts: prompts, scorers: scorers, tokenizer: tokenizer, eos: Int32(eos))
+        }
+        let (sftEval, sftRows) = try answer(sftModel, evalPromptIds)
+        let sftValidation = try answer(sftModel, validationIds).0
+        var policies: [PolicyOutcome] = [], policyRows: [[Row]] = []
+        for t in trained {
+            let (test, rows) = try answer(t.model, evalPromptIds)
+            let validation = try answer(t.model, validationIds).0
+            policies.append(PolicyOutcome(algorithm: t.algorithm, test: test, validation: validation, seconds: t.seconds,
+                                          history: t.history, directory: path(t.algorithm.rawValue)))
+            policyRows.append(rows)
+            log("[6/7] \(t.algorithm.rawValue): validation RM score SFT \(fmt(sftValidation.rm.mean)) -> \(fmt(validation.rm.mean)),"
+                + " judge \(fmt(sftValidation.judge.mean)) -> \(fmt(validation.judge.mean)); test RM \(fmt(sftEval.rm.mean)) ->"
+                + " \(fmt(test.rm.mean)), judge \(fmt(sftEval.judge.mean)) -> \(fmt(test.judge.mean)); KL to SFT \(fmt(test.klToSFT)) nats")
+        }
         log("[6/7] test: SFT loss \(fmt(testLoss.after)); RM accuracy \(fmt(rmAccuracy.test.accuracy)),"
-            + " judge \(fmt(judgeAccuracy.test.accuracy));"
-            + " RM score SFT \(fmt(sftEval.rm.mean)) -> PPO \(fmt(ppoEval.rm.mean)); judge score SFT \(fmt(sftEval.judge.mean))"
-            + " -> PPO \(fmt(ppoEval.judge.mean)); KL to SFT \(fmt(ppoEval.klToSFT)) nats")
+            + " judge \(fmt(judgeAccuracy.test.accuracy))")
 
         // 7. Report and samples.
         let samples: [[String: Any]] = evalPrompts.indices.map { i in
-            ["prompt": evalPrompts[i], "sft_response": sftRows[i].response, "ppo_response": ppoRows[i].response,
-             "sft_score": sftRows[i].rm, "ppo_score": ppoRows[i].rm,
-             "sft_judge_score": sftRows[i].judge, "ppo_judge_score": ppoRows[i].judge]
+            var row: [String: Any] = ["prompt": evalPrompts[i], "sft_response": sftRows[i].response, "sft_score": sftRows[i].rm,
+                                      "sft_judge_score": sftRows[i].judge]
+            for (p, rows) in zip(policies, policyRows) {
+                let name = p.algorithm.rawValue
+                row["\(name)_response"] = rows[i].response
+                row["\(name)_score"] = rows[i].rm
+                row["\(name)_judge_score"] = rows[i].judge
+            }
+            return row
         }
         let samplesPath = try writeJSONL(samples, "samples.jsonl")
         let result = DemoResult(splitSizes: (data.train.count, data.validation.count, data.test.count),
                                 sftValidationLoss: (before, after), sftTestLoss: testLoss, rm: rmAccuracy, judge: judgeAccuracy,
                                 ppoPromptCount: trainPrompts.count, evalPromptCount: evalPrompts.count,
-                                sft: sftEval, ppo: ppoEval, validation: validationEval,
+                                sft: sftEval, sftValidation: sftValidation, policies: policies,
                                 reportPath: path("report.html"), samplesPath: samplesPath,
                                 manifestPath: manifestPath)
-        try DemoReport.write(result, config: config, sft: sftSummary, rm: rmSummary, judge: judgeSummary, ppo: ppoSummary, samples: samples,
+        try DemoReport.write(result, config: config, sft: sftSummary, rm: rmSummary, judge: judgeSummary, samples: samples,
                              seconds: Date().timeIntervalSince(start), to: URL(fileURLWithPath: result.reportPath))
         log("[7/7] report: \(result.reportPath) (\(Int(Date().timeIntervalSince(start))) s in all)")
         return result
+    }
+
+    /// The RL engine's settings for PPO (the source article's recipe with a critic) or GRPO
+    /// (no critic: groups of `grpoGenerations` responses, KL in the loss) on the demo's prompts.
+    func rlConfig(_ algorithm: DemoAlgorithm, prompts: String) throws -> PPOConfig {
+        var c = PPOConfig()
+        c.sftModelPath = path("sft")
+        c.rewardModelPath = path("rm")
+        c.outputDir = path(algorithm.rawValue)
+        c.promptData = .file(prompts)
+        c.rolloutBatchSize = config.ppoRollout
+        c.miniBatchSize = config.ppoMiniBatch
+        c.ppoEpochs = 2
+        c.totalEpisodes = config.ppoIterations * config.ppoRollout
+        c.maxGenLen = config.maxGenLen
+        c.lrActor = config.ppoLRActor
+        c.missingEOSPenalty = 1
+        c.maxPromptLength = 16
+        c.seed = config.seed
+        c.loggingSteps = 1
+        if algorithm == .grpo {
+            c.advantageEstimator = .grpo
+            c.numGenerations = config.grpoGenerations
+            c.rolloutBatchSize = config.ppoRollout / config.grpoGenerations
+            c.totalEpisodes = config.ppoIterations * c.rolloutBatchSize
+            c.klCoef = 0
+            c.beta = config.grpoBeta
+        } else {
+            c.lrCritic = 3e-4
+            c.klCoef = 0.1
+            c.gamma = 1
+            c.lambda = 0.95
+            c.vfCoef = 0.1
+            c.cliprangeValue = 0.2
+        }
+        return c
+    }
+
+    /// DPO from the SFT model on rated groups (every pair >= 2 rating points apart), one pass.
+    func dpoConfig(trainFile: String, evalFile: String) throws -> DPOConfig {
+        var c = DPOConfig()
+        c.data.modelPath = path("sft")
+        c.data.trainFile = trainFile
+        c.data.evalFile = evalFile
+        c.data.maxLength = config.context
+        c.data.evalBatchSize = max(1, 64 / config.rmGroupSize)
+        c.minRatingGap = 2
+        c.beta = config.dpoBeta
+        c.training.outputDir = path("dpo")
+        c.training.numTrainEpochs = 1
+        c.training.batchSize = config.dpoBatch
+        c.training.learningRate = config.dpoLR
+        c.training.lrSchedulerType = "linear"
+        c.training.weightDecay = 0
+        c.training.loggingSteps = 5
+        c.training.seed = config.seed
+        try c.validate(file: "demo")
+        return c
     }
 
     func ratedRows(_ groups: [[Snippet]]) -> [[String: Any]] {
@@ -289,7 +374,11 @@ public final class DemoRunner {
             "sft": ["train": "train", "eval": "validation", "reported": "test"],
             "reward_model": ["dir": path("rm"), "seed": Int(config.seed), "train_ids": halves.rm.map(\.id), "eval": "validation"],
             "judge": ["dir": path("judge"), "seed": Int(config.judgeSeed), "train_ids": halves.judge.map(\.id), "eval": "validation"],
+            "algorithms": config.algorithms.map(\.rawValue),
             "ppo": ["reward_model_path": ppo.rewardModelPath, "prompts": "data/ppo_prompts.jsonl (training-split prefixes)"],
+            "grpo": ["reward_model_path": ppo.rewardModelPath, "prompts": "data/ppo_prompts.jsonl (training-split prefixes)"],
+            "dpo": ["train_file": "data/rm_train.jsonl", "eval_file": "data/rm_eval.jsonl",
+                    "note": "the optimised RM's rated groups (human ratings); DPO uses no reward model"],
             "test_prompts": evalPrompts,
             "validation_prompts": validationPrompts,
         ]
