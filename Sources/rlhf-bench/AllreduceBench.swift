@@ -22,8 +22,16 @@ struct AllreduceBench: ParsableCommand {
         let comm = try MPICommunicator.world()
         let counts = sizes.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
         guard !counts.isEmpty else { throw ValidationError("--sizes: give positive element counts, e.g. 1024,1048576") }
-        if comm.isRoot { printFigure("allreduce_ranks", Double(comm.size), ""); printFigure("allreduce_threads_per_rank", Double(ThreadPool.shared.threadCount), "") }
+        if comm.isRoot {
+            printFigure("allreduce_ranks", Double(comm.size), "")
+            printFigure("allreduce_threads_per_rank", Double(ThreadPool.shared.threadCount), "")
+        }
         let n = comm.size
+        guard n > 1 else {
+            // A group of one reduces nothing: its "bandwidth" would be a figure of no call at all.
+            printFact("allreduce", "1 rank, nothing to measure; run under mpirun -np N with N >= 2")
+            return
+        }
         for count in counts {
             let bytes = count * 4
             var buffer = [Float](repeating: 0, count: count)   // zeros: repeated sums stay finite
@@ -34,7 +42,9 @@ struct AllreduceBench: ParsableCommand {
             let source = [Float](repeating: 1, count: count)
             var target = [Float](repeating: 0, count: count)
             let copy = try slowest(comm, timed { () throws(DistributedError) in
-                target.withUnsafeMutableBytes { t in source.withUnsafeBytes { s in _ = memcpy(t.baseAddress!, s.baseAddress!, bytes) } }
+                target.withUnsafeMutableBytes { t in
+                    source.withUnsafeBytes { s in _ = memcpy(t.baseAddress!, s.baseAddress!, bytes) }
+                }
             })
             if comm.isRoot {
                 let tag = "n\(n)_\(label(bytes))"
