@@ -31,18 +31,47 @@ import Testing
         p.standardOutput = pipe
         p.standardError = pipe
         try p.run()
-        let deadline = DispatchWorkItem { p.terminate() }
+        let pid = p.processIdentifier
+        let timedOut = Flag()
+        // mpirun does not end ranks stuck in a collective on SIGTERM (seen here): kill the whole tree.
+        let deadline = DispatchWorkItem { timedOut.set(); Self.killTree(pid) }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: deadline)
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         deadline.cancel()
-        return Run(status: p.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        let note = timedOut.value ? "\n[test: killed after \(timeout) s]" : ""
+        return Run(status: p.terminationStatus, output: String(decoding: data, as: UTF8.self) + note)
     }
 
-    func mpi(_ ranks: Int, _ probeArguments: [String]) throws -> Run {
+    final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var raised = false
+        func set() { lock.lock(); raised = true; lock.unlock() }
+        var value: Bool { lock.lock(); defer { lock.unlock() }; return raised }
+    }
+
+    /// SIGKILL to `root` and every descendant (found through /proc/PID/stat's parent field).
+    static func killTree(_ root: Int32) {
+        var parent: [Int32: Int32] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, let ppid = Int32(fields[1]) { parent[pid] = ppid }
+        }
+        var tree: Set<Int32> = [root]
+        var grew = true
+        while grew {
+            grew = false
+            for (pid, ppid) in parent where tree.contains(ppid) && !tree.contains(pid) { tree.insert(pid); grew = true }
+        }
+        for pid in tree { kill(pid, SIGKILL) }
+    }
+
+    func mpi(_ ranks: Int, _ probeArguments: [String], timeout: Double = 60) throws -> Run {
         var args = ["-np", "\(ranks)", "--oversubscribe"]
         if geteuid() == 0 { args.append("--allow-run-as-root") }
-        return try run(Self.mpirun!, args + [Self.probe] + probeArguments)
+        return try run(Self.mpirun!, args + [Self.probe] + probeArguments, timeout: timeout)
     }
 
     /// max over entries of |a - b| / max(|a|, |b|); the parameter sum (first checksum entry)
@@ -97,7 +126,7 @@ import Testing
 
     @Test func rankThatThrowsAbortsTheJob() throws {
         if skipWithoutMPI() { return }
-        let r = try mpi(2, ["--throw-at-step", "1", "--steps", "50"])
+        let r = try mpi(2, ["--throw-at-step", "1", "--steps", "50"], timeout: 30)
         #expect(r.status != 0, "\(r.output)")
         #expect(r.output.contains("error: rank 1 fails on purpose at step 1") && r.output.contains("MPI_ABORT was invoked on rank 1"),
                 "\(r.output)")
