@@ -2,8 +2,8 @@
 // parameter list the sum (or mean) over ranks, flattening the gradients into fixed-size
 // buckets so a model of many small tensors costs few collectives. Deterministic: the same
 // parameter order and bucket size give the same calls and the same bits on every rank.
-// Leaves out overlap with the backward pass (the tape has no per-parameter hook yet; on one
-// machine the reduction is ~1% of a step, see docs/distributed.md).
+// Leaves out overlap with the backward pass: the tape has no per-parameter hook yet
+// (docs/distributed.md, "Speed", weighs what overlap would save).
 import TensorCore
 
 /// What the per-rank gradients are summed into.
@@ -84,7 +84,8 @@ public final class GradientAllreduce {
             filled = 0
         }
         defer {
-            // Put every gradient back, reduced or (if a collective threw) as it was.
+            // Put every gradient back. If a collective threw, some are reduced and some not:
+            // the caller must not step (the error ends the job, see MPICommunicator).
             for (i, p) in parameters.enumerated() where grads[i] != nil { p.grad = grads[i] }
         }
         for i in parameters.indices where grads[i] != nil {
