@@ -78,6 +78,7 @@ import Testing
     /// is compared against Σ |p| instead, since it can cancel.
     func expectClose(_ a: Run, _ b: Run, _ what: String) {
         #expect(a.status == 0 && b.status == 0, "\(what): \(a.output)\n---\n\(b.output)")
+        #expect(a.output.contains("collectives: ok\n") && b.output.contains("collectives: ok\n"), "\(what): broadcast/allgather/barrier")
         #expect(a.losses.count == b.losses.count && !a.losses.isEmpty, "\(what): \(a.output)\n---\n\(b.output)")
         for (i, (x, y)) in zip(a.losses, b.losses).enumerated() {
             #expect(abs(x - y) <= 1e-5 * max(abs(x), abs(y)), "\(what): step \(i) loss \(x) vs \(y)")

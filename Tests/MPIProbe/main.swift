@@ -59,6 +59,7 @@ func run(_ opt: Options) throws {
     let batch = try GlobalBatch(size: opt.batch, ranks: comm.size, uneven: opt.uneven ? .spread : .reject)
     let rows = batch.rows(ofRank: comm.rank)
     if comm.isRoot { print("ranks: \(comm.size)"); print("threads: \(ThreadPool.shared.threadCount)") }
+    try checkCollectives(comm)
 
     var rng = Philox(seed: 7)  // the same initial weights on every rank
     let l1 = Linear(inFeatures: 8, outFeatures: 16, rng: &rng)
@@ -100,6 +101,18 @@ func run(_ opt: Options) throws {
     guard lo == hi else { throw ProbeError("replicas diverged: parameter sums range over \(lo)...\(hi)") }
     // Σ p, Σ |p|, Σ p²: the sum alone can cancel; Σ |p| gives the scale to compare it against.
     if comm.isRoot { print("checksum " + [sum, magnitude, squares].map { String(format: "%.9e", $0) }.joined(separator: " ")) }
+}
+
+/// broadcast, allgather (a different count per rank) and barrier give what they promise.
+func checkCollectives(_ comm: any Communicator) throws {
+    var seed: [Int64] = comm.isRoot ? [42, -7] : [0, 0]
+    try comm.broadcast(&seed, root: 0)
+    guard seed == [42, -7] else { throw ProbeError("broadcast: rank \(comm.rank) got \(seed)") }
+    let gathered = try comm.allgather([Double](repeating: Double(comm.rank) + 0.5, count: comm.rank + 1))
+    let expected = (0..<comm.size).map { r in [Double](repeating: Double(r) + 0.5, count: r + 1) }
+    guard gathered == expected else { throw ProbeError("allgather: rank \(comm.rank) got \(gathered)") }
+    try comm.barrier()
+    if comm.isRoot { print("collectives: ok") }
 }
 
 do {
