@@ -129,8 +129,10 @@ import Testing
         if skipWithoutMPI() { return }
         let r = try mpi(2, ["--throw-at-step", "1", "--steps", "50"], timeout: 30)
         #expect(r.status != 0, "\(r.output)")
-        #expect(r.output.contains("error: rank 1 fails on purpose at step 1") && r.output.contains("MPI_ABORT was invoked on rank 1"),
-                "\(r.output)")
+        // mpirun names the abort; once in a loaded run (not reproduced in 10 more) it named the
+        // non-zero exit instead — the job ended all the same, which is what must hold.
+        let named = r.output.contains("MPI_ABORT was invoked on rank 1") || r.output.contains("non-zero exit code")
+        #expect(r.output.contains("error: rank 1 fails on purpose at step 1") && named, "\(r.output)")
         #expect(r.checksum.isEmpty, "\(r.output)")
     }
 }
