@@ -129,10 +129,11 @@ import Testing
         if skipWithoutMPI() { return }
         let r = try mpi(2, ["--throw-at-step", "1", "--steps", "50"], timeout: 30)
         #expect(r.status != 0, "\(r.output)")
-        // mpirun names the abort; once in a loaded run (not reproduced in 10 more) it named the
-        // non-zero exit instead — the job ended all the same, which is what must hold.
-        let named = r.output.contains("MPI_ABORT was invoked on rank 1") || r.output.contains("non-zero exit code")
-        #expect(r.output.contains("error: rank 1 fails on purpose at step 1") && named, "\(r.output)")
+        // What must hold: the job ends (not killed by our deadline), non-zero, with the rank's own
+        // error. mpirun usually adds "MPI_ABORT was invoked on rank 1", but on a loaded machine its
+        // help-message forwarding sometimes fails ("ORTE_ERROR_LOG: Data unpack would read past end
+        // of buffer ... show_help.c", 2 of 12 runs here), so that line is not required.
+        #expect(r.output.contains("error: rank 1 fails on purpose at step 1") && !r.output.contains("[test: killed"), "\(r.output)")
         #expect(r.checksum.isEmpty, "\(r.output)")
     }
 }
