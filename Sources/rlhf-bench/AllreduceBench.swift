@@ -19,9 +19,13 @@ struct AllreduceBench: ParsableCommand {
     @Option(help: "Elements per GradientAllreduce bucket.") var bucket = 1 << 20
 
     func run() throws {
+        // Options first: an error after MPI_Init exits non-zero, which aborts the whole job.
+        let counts = sizes.split(separator: ",").map { Int($0) }
+        guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw ValidationError("--sizes: give positive element counts, e.g. 1024,1048576; got \(sizes)")
+        }
+        guard bucket > 0, runs > 0 else { throw ValidationError("--bucket and --runs must be > 0") }
         let comm = try MPICommunicator.world()
-        let counts = sizes.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
-        guard !counts.isEmpty else { throw ValidationError("--sizes: give positive element counts, e.g. 1024,1048576") }
         if comm.isRoot {
             printFigure("allreduce_ranks", Double(comm.size), "")
             printFigure("allreduce_threads_per_rank", Double(ThreadPool.shared.threadCount), "")
@@ -32,7 +36,7 @@ struct AllreduceBench: ParsableCommand {
             printFact("allreduce", "1 rank, nothing to measure; run under mpirun -np N with N >= 2")
             return
         }
-        for count in counts {
+        for case let count? in counts {
             let bytes = count * 4
             var buffer = [Float](repeating: 0, count: count)   // zeros: repeated sums stay finite
             let reduce = try slowest(comm, timed { () throws(DistributedError) in
@@ -55,7 +59,7 @@ struct AllreduceBench: ParsableCommand {
                 printFigure("allreduce_\(tag)_vs_memcpy", copy / reduce, "x")
             }
         }
-        try bucketFigures(comm, total: counts.max()!)
+        try bucketFigures(comm, total: counts.compactMap { $0 }.max()!)
     }
 
     /// GradientAllreduce over ~total elements in tensors of mixed sizes, against one allreduce of the same count.
