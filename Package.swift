@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "Data", targets: ["Data"]),
         .library(name: "RunKit", targets: ["RunKit"]),
         .library(name: "GGUF", targets: ["GGUF"]),
+        .library(name: "Distributed", targets: ["Distributed"]),
         .executable(name: "rlhf", targets: ["rlhf"]),
         .executable(name: "rlhf-bench", targets: ["rlhf-bench"]),
     ],
@@ -45,6 +46,9 @@ let package = Package(
         .target(name: "RLMath", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
         .target(name: "Data", dependencies: ["TensorCore", "Tokenizers"], swiftSettings: fastFlags),
         .target(name: "RunKit", swiftSettings: fastFlags),
+        // Open MPI (Debian: libopenmpi-dev). Its handles are macros; Sources/CMPI/shim.h wraps them.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
+        .target(name: "Distributed", dependencies: ["CMPI", "TensorCore", "RLMath"], swiftSettings: fastFlags),
         .target(name: "RLHF", dependencies: ["TensorCore", "NN", "SafeTensors", "Tokenizers", "Models", "Generation", "RLMath", "Data", "RunKit", "GGUF"],
                 swiftSettings: fastFlags),
         .executableTarget(
@@ -57,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "rlhf-bench",
             dependencies: [
-                "TensorCore", "NN", "Tokenizers", "Models", "Generation", "RLHF", "Data",
+                "TensorCore", "NN", "Tokenizers", "Models", "Generation", "RLHF", "Data", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: kernelFlags),
@@ -66,6 +70,10 @@ let package = Package(
         // One CommandReward call in a process of its own, run by RLHFTests: a reward command that
         // kills its host by SIGPIPE must fail a test, not end the test runner.
         .executableTarget(name: "CommandRewardProbe", dependencies: ["RLHF", "Models"], path: "Tests/CommandRewardProbe", swiftSettings: fastFlags),
+        // A few data-parallel training steps of a tiny MLP, run under mpirun by DistributedTests
+        // (N = 1 against N = 2, a killed rank, a rank that throws) and by scripts/mpi-two-hosts.sh.
+        .executableTarget(name: "MPIProbe", dependencies: ["Distributed", "NN", "TensorCore"], path: "Tests/MPIProbe", swiftSettings: fastFlags),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TensorCore", "RLMath"], swiftSettings: fastFlags),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "GradCheck"], swiftSettings: fastFlags),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),

@@ -60,6 +60,17 @@ public func maskedVariance(_ x: Tensor, mask: Tensor, unbiased: Bool = true) thr
 /// x, mask: (B, A) -> (B, A).
 public func whiten(_ x: Tensor, mask: Tensor, shiftMean: Bool = true, unbiased: Bool = true, eps: Float = 1e-8) throws(TensorError) -> Tensor {
     let (mean, variance) = try doubleMoments(x, mask, unbiased: unbiased, op: "whiten")
+    return try whiten(x, mask: mask, mean: mean, variance: variance, shiftMean: shiftMean, eps: eps)
+}
+
+/// The same whitening with the moments given: for moments taken over a larger batch than `x`
+/// (data-parallel ranks reduce `maskedPartialSums` / `maskedSquaredDeviations` across ranks).
+/// x, mask: (B, A) -> (B, A).
+public func whiten(_ x: Tensor, mask: Tensor, mean: Double, variance: Double, shiftMean: Bool = true,
+                   eps: Float = 1e-8) throws(TensorError) -> Tensor {
+    // Non-finite moments are not refused here: they give a non-finite result, which the trainers'
+    // finiteness checks report naming the iteration (as before this overload existed).
+    try Check.same("whiten", x.shape, [("mask", mask.shape)])
     let inv = 1 / (variance + Double(eps)).squareRoot()
     var y = Tensor(zeros: x.shape)
     for i in 0..<x.count where mask[flat: i] != 0 {
@@ -101,12 +112,34 @@ public func maskedMean(_ x: Variable, mask: Tensor) throws(TensorError) -> Varia
     }
 }
 
+// MARK: - Partial sums (the pieces a data-parallel reduction adds across ranks)
+
+/// (Σ x, n) over entries where mask != 0, in Double; n may be 0 (a rank's shard can be all padding).
+public func maskedPartialSums(_ x: Tensor, mask: Tensor) throws(TensorError) -> (sum: Double, count: Int) {
+    try Check.same("maskedPartialSums", x.shape, [("mask", mask.shape)])
+    var n = 0
+    mask.withUnsafeBufferPointer { m in for v in m where v != 0 { n += 1 } }
+    return (doubleSum(x, mask), n)
+}
+
+/// Σ (x - mean)² over entries where mask != 0, in Double: the second pass of the two-pass variance.
+public func maskedSquaredDeviations(_ x: Tensor, mask: Tensor, about mean: Double) throws(TensorError) -> Double {
+    try Check.same("maskedSquaredDeviations", x.shape, [("mask", mask.shape)])
+    return doubleSquaredDeviations(x, mask, mean)
+}
+
 // MARK: - Helpers
 
 func doubleSum(_ x: Tensor, _ mask: Tensor) -> Double {
     var s = 0.0
     for i in 0..<x.count where mask[flat: i] != 0 { s += Double(x[flat: i]) }
     return s
+}
+
+func doubleSquaredDeviations(_ x: Tensor, _ mask: Tensor, _ mean: Double) -> Double {
+    var ss = 0.0
+    for i in 0..<x.count where mask[flat: i] != 0 { let d = Double(x[flat: i]) - mean; ss += d * d }
+    return ss
 }
 
 func doubleMoments(_ x: Tensor, _ mask: Tensor, unbiased: Bool, op: String) throws(TensorError) -> (mean: Double, variance: Double) {
@@ -116,7 +149,5 @@ func doubleMoments(_ x: Tensor, _ mask: Tensor, unbiased: Bool, op: String) thro
         throw .invalidArgument(op: op, detail: "the unbiased variance needs at least 2 valid entries, mask has \(n)")
     }
     let mean = doubleSum(x, mask) / Double(n)
-    var ss = 0.0
-    for i in 0..<x.count where mask[flat: i] != 0 { let d = Double(x[flat: i]) - mean; ss += d * d }
-    return (mean, ss / Double(unbiased ? n - 1 : n))
+    return (mean, doubleSquaredDeviations(x, mask, mean) / Double(unbiased ? n - 1 : n))
 }

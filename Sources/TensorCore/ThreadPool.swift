@@ -25,10 +25,18 @@ public final class ThreadPool: @unchecked Sendable {
 
     deinit { state.shutdown() }
 
-    /// `RLHF_THREADS` if set, else the number of active processors.
+    /// `RLHF_THREADS` if set, else the active processors shared among the MPI ranks on this machine.
     public static func defaultThreadCount() -> Int {
-        if let s = ProcessInfo.processInfo.environment["RLHF_THREADS"], let n = Int(s), n > 0 { return n }
-        return ProcessInfo.processInfo.activeProcessorCount
+        defaultThreadCount(environment: ProcessInfo.processInfo.environment, cores: ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// `RLHF_THREADS` if set (> 0); else `cores / OMPI_COMM_WORLD_LOCAL_SIZE` (Open MPI's count of
+    /// ranks on this machine, set by `mpirun`), at least 1: N ranks with all cores each would
+    /// oversubscribe the machine N times over. Outside `mpirun` the local size is 1.
+    public static func defaultThreadCount(environment: [String: String], cores: Int) -> Int {
+        if let s = environment["RLHF_THREADS"], let n = Int(s), n > 0 { return n }
+        let local = environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) }.map { max(1, $0) } ?? 1
+        return max(1, cores / local)
     }
 
     /// Runs body(0..<n) across the pool and returns when all are done. Chunks are claimed
