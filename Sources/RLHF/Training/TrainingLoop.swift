@@ -117,6 +117,7 @@ public final class TrainingLoop<Task: TrainingTask> {
             log("no complete checkpoint of this run in \(out.path): starting from step 0")
         }
         lastGoodCheckpoint = try run.latestCheckpoint()?.url.path
+        if let note = args.precision.fallbackNote { log(note) }
         // Lines past the resumed step are rewritten by this run (a new run keeps none).
         try run.cutJSONL("metrics.jsonl", key: "step", through: step)
 
@@ -143,7 +144,7 @@ public final class TrainingLoop<Task: TrainingTask> {
                     task.setTrainingRNG(Philox(seed: args.seed, stream: UInt64(step) &* 4096 &+ UInt64(micro) &+ 1))
                     defer { task.setTrainingRNG(nil) }
                     let tape = Tape()
-                    let (loss, metrics, tokens) = try tape.record { try task.loss(batch) }
+                    let (loss, metrics, tokens) = try args.precision.run { try tape.record { try task.loss(batch) } }
                     let scaled = try tape.record { loss.scaled(by: 1 / Float(args.gradientAccumulationSteps)) }
                     try tape.backward(scaled)
                     stepMetrics["train/loss", default: 0] += Double(loss.value.item) / Double(args.gradientAccumulationSteps)
@@ -181,7 +182,7 @@ public final class TrainingLoop<Task: TrainingTask> {
                 window = [:]; windowTokens = 0; windowStart = Date()
             }
             if (args.evalSteps > 0 && step % args.evalSteps == 0) || step == totalSteps {
-                scalars += try task.evaluate().map { MetricsRecord.Scalar($0.0, $0.1) }
+                scalars += try args.precision.run { try task.evaluate() }.map { MetricsRecord.Scalar($0.0, $0.1) }
             }
             if !scalars.isEmpty {
                 let record = MetricsRecord(step: step, scalars: scalars)
