@@ -1,9 +1,8 @@
-// bf16 mixed-precision GEMM: op(A) and op(B) are rounded to bfloat16 while they are packed
-// (k-pairs interleaved, the layout `vdpbf16ps` multiplies), products accumulate in fp32
-// registers, C stays fp32. Blocking mirrors Gemm+Packed.swift (12 x 32 tiles); the packing
-// and the micro-kernel are C (Sources/CKernels), chosen at run time by CPUID.
-// Leaves out: an AMX (`tdpbf16ps`) kernel — none is verified yet, so AMX is only reported —
-// and a cache of packed frozen weights (each call re-packs B).
+// bf16 mixed-precision GEMM: op(A) and op(B) are rounded to bfloat16 while packed (k-pairs
+// interleaved, the layout `vdpbf16ps` multiplies); products accumulate in fp32, C stays fp32.
+// Blocking mirrors Gemm+Packed.swift; packing and micro-kernel are C (Sources/CKernels), chosen
+// by CPUID. Leaves out: an AMX (`tdpbf16ps`) kernel (none verified yet, so AMX is only
+// reported) and a cache of packed frozen weights (each call re-packs B).
 import CKernels
 
 extension Gemm {
