@@ -17,16 +17,16 @@ public enum Precision: String, Sendable, Codable, CaseIterable, CustomStringConv
         try Precision.$current.withValue(self, operation: body)
     }
 
-    /// What the products really run in on this CPU: bf16 without a bf16 kernel
-    /// (`Gemm.bf16Kernel == .fp32`) runs fp32.
-    public var effective: Precision {
-        self == .bf16 && Gemm.bf16Kernel == .fp32 ? .fp32 : self
+    /// What the products really run in on a CPU whose bf16 kernel is `kernel` (this one's by
+    /// default): bf16 without a bf16 kernel runs fp32.
+    public func effective(kernel: Gemm.BF16Kernel = Gemm.bf16Kernel) -> Precision {
+        self == .bf16 && kernel == .fp32 ? .fp32 : self
     }
 
     /// One line for logs: nil when the request is honoured as it stands, else what runs instead
     /// and why (so a trainer can say it once at start).
-    public var fallbackNote: String? {
-        guard self == .bf16, effective == .fp32 else { return nil }
+    public func fallbackNote(kernel: Gemm.BF16Kernel = Gemm.bf16Kernel) -> String? {
+        guard self == .bf16, effective(kernel: kernel) == .fp32 else { return nil }
         return "precision bf16 requested, but this CPU has no avx512_bf16 (and this build has no AMX kernel):"
             + " matrix products run in fp32"
     }

@@ -40,7 +40,7 @@ struct GemmBench: ParsableCommand {
     /// GFLOP/s by "<precision>_<threads>t_<shape>", fp32 always, bf16 when asked.
     @discardableResult
     static func figures(runs: Int, precision: Precision, threadCounts: [Int] = [1, 2]) -> [String: Double] {
-        if precision == .bf16, let note = precision.fallbackNote { printFact("precision_note", note) }
+        if precision == .bf16, let note = precision.fallbackNote() { printFact("precision_note", note) }
         var rates: [String: Double] = [:]
         var worstError = 0.0
         for shape in CoreBench.gemmShapes {

@@ -58,7 +58,7 @@ struct PPOBench: ParsableCommand {
         let config: TransformerConfig = model == "small" ? .gpt2(vocabSize: 512, hiddenSize: 128, layers: 2, heads: 4) : .gpt2()
         let name = (model == "small" ? "ppo_small" : "ppo_gpt2_124m") + (precision == .bf16 ? "_bf16" : "")
         printFact("precision", "\(precision) (bf16 kernel: \(Gemm.bf16Kernel.rawValue))")
-        if let note = precision.fallbackNote { printFact("precision_note", note) }
+        if let note = precision.fallbackNote() { printFact("precision_note", note) }
         let peak = ModelsBench.gemmPeak()
         printFigure("gemm_peak_M1024_K768_N3072_\(ThreadPool.shared.threadCount)t", peak / 1e9, "GFLOP/s")
 

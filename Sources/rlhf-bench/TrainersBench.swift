@@ -28,7 +28,7 @@ struct TrainersBench: ParsableCommand {
         let config: TransformerConfig = model == "small" ? .gpt2(vocabSize: 512, hiddenSize: 128, layers: 2, heads: 4) : .gpt2()
         let name = (model == "small" ? "sft_small" : "sft_gpt2_124m") + (precision == .bf16 ? "_bf16" : "")
         printFact("precision", "\(precision) (bf16 kernel: \(Gemm.bf16Kernel.rawValue))")
-        if let note = precision.fallbackNote { printFact("precision_note", note) }
+        if let note = precision.fallbackNote() { printFact("precision_note", note) }
         var initializer = WeightInit.random(seed: 1)
         let lm = CausalLM(config: config, initializer: &initializer)
         let params = lm.parameters()

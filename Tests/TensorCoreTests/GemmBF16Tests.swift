@@ -160,6 +160,15 @@ import TensorCore
         }
     }
 
+    /// A CPU without a bf16 kernel runs bf16 requests in fp32 and the note says so; elsewhere no note.
+    @Test func fallbackIsReported() {
+        #expect(Precision.bf16.effective(kernel: .fp32) == .fp32)
+        #expect(Precision.bf16.fallbackNote(kernel: .fp32)?.contains("matrix products run in fp32") == true)
+        #expect(Precision.bf16.effective(kernel: .avx512bf16) == .bf16)
+        #expect(Precision.bf16.fallbackNote(kernel: .avx512bf16) == nil)
+        #expect(Precision.fp32.fallbackNote(kernel: .fp32) == nil && Precision.fp32.effective(kernel: .avx512bf16) == .fp32)
+    }
+
     @Test(.disabled("no AMX (tdpbf16ps) kernel in this build; AMX on this CPU: \(Gemm.amxSupport.rawValue)"))
     func amxKernel() {}
 

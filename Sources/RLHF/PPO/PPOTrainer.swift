@@ -90,7 +90,7 @@ public final class PPOTrainer {
         }
         if config.policyLoss == .klPenalty { penalty = AdaptiveKLPenalty(beta: config.klPenaltyBeta, target: config.klPenaltyTarget) }
         log("ppo: \(prompts.count) prompts, \(config.iterations) iterations of \(config.rolloutBatchSize), reward: \(reward.name)")
-        if let note = config.precision.fallbackNote { log(note) }
+        if let note = config.precision.fallbackNote() { log(note) }
     }
 
     // MARK: - One iteration

@@ -117,7 +117,7 @@ public final class TrainingLoop<Task: TrainingTask> {
             log("no complete checkpoint of this run in \(out.path): starting from step 0")
         }
         lastGoodCheckpoint = try run.latestCheckpoint()?.url.path
-        if let note = args.precision.fallbackNote { log(note) }
+        if let note = args.precision.fallbackNote() { log(note) }
         // Lines past the resumed step are rewritten by this run (a new run keeps none).
         try run.cutJSONL("metrics.jsonl", key: "step", through: step)
 
