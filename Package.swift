@@ -36,7 +36,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "TensorCore", swiftSettings: kernelFlags),
+        // bf16 packing and micro-kernel in C: intrinsics behind target attributes, chosen by CPUID.
+        .target(name: "CKernels"),
+        .target(name: "TensorCore", dependencies: ["CKernels"], swiftSettings: kernelFlags),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
         .target(name: "SafeTensors", dependencies: ["TensorCore"], swiftSettings: fastFlags),
         .target(name: "Tokenizers", swiftSettings: fastFlags),

@@ -1,7 +1,8 @@
 // Gemm: the single entry point for dense matrix products, C = alpha * op(A) op(B) + beta * C,
 // row-major with leading dimensions (so strided head slices need no copies).
 // `multiply` dispatches to the packed, threaded path (Gemm+Packed.swift) or, for a few rows,
-// to Gemm+SmallM.swift; `multiplyNaive` is the plain twin every fast path is tested against.
+// to Gemm+SmallM.swift; `precision: .bf16` sends it to Gemm+BF16.swift where the CPU has a bf16
+// kernel. `multiplyNaive` is the plain twin every fast path is tested against.
 
 public enum Gemm {
     /// C (m x n, leading dim ldc) = alpha * op(A) (m x k) * op(B) (k x n) + beta * C.
@@ -9,15 +10,23 @@ public enum Gemm {
     /// op(B) = B (k x n, ldb >= n) or, if `transB`, Bᵀ where B is stored n x k (ldb >= k).
     /// beta == 0 never reads C (it may hold garbage or NaN).
     /// Large products are split over `pool`; calling from inside a pool task is fine (it runs inline).
+    /// `precision: .bf16` rounds A and B to bf16 (fp32 accumulation) when the CPU has a bf16 kernel
+    /// and m is past the small-M limit; few-row products are memory-bound and stay fp32.
     public static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transB: Bool,
         c: UnsafeMutablePointer<Float>, ldc: Int,
         alpha: Float = 1, beta: Float = 0,
+        precision: Precision = .fp32,
         pool: ThreadPool = .shared
     ) {
         guard m > 0 && n > 0 else { return }
+        if precision == .bf16 && m > smallRowLimit && k > 0 && bf16Kernel != .fp32 {
+            multiplyBF16(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                         c: c, ldc: ldc, alpha: alpha, beta: beta, kernel: bf16Kernel, pool: pool)
+            return
+        }
         if k == 0 {
             // Empty sum: C = beta * C, and beta == 0 must not read C.
             for i in 0..<m {

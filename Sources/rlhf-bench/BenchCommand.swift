@@ -10,7 +10,8 @@ struct BenchCommand: ParsableCommand {
         subcommands: BenchCommand.available
     )
 
-    /// One entry per benchmark family (core, tokenizers, models, generate, trainers, ppo, allreduce).
-    static let available: [ParsableCommand.Type] = [CoreBench.self, ModelsBench.self, GenerateBench.self, TokenizersBench.self,
-                                                        TrainersBench.self, PPOBench.self, GRPOBench.self, AllreduceBench.self]
+    /// One entry per benchmark family.
+    static let available: [ParsableCommand.Type] = [CoreBench.self, GemmBench.self, ModelsBench.self, GenerateBench.self,
+                                                        TokenizersBench.self, TrainersBench.self, PPOBench.self, GRPOBench.self,
+                                                        AllreduceBench.self]
 }

@@ -16,11 +16,19 @@ struct CoreBench: ParsableCommand {
     var runs = 7
     @Option(help: "Which groups: all, or a comma-separated subset of gemm, memcpy, elementwise.")
     var only = "all"
+    @Option(help: "fp32, or bf16 to add the bf16 GEMM figures of `rlhf-bench gemm` to the gemm group.")
+    var precision: Precision = .fp32
 
     func run() throws {
         let groups = Set(only.split(separator: ",").map(String.init))
         func wants(_ g: String) -> Bool { only == "all" || groups.contains(g) }
-        if wants("gemm") { Self.gemmFigures(runs: runs) }
+        if wants("gemm") {
+            Self.gemmFigures(runs: runs)
+            if precision == .bf16 {
+                GemmBench.printMachine()
+                GemmBench.figures(runs: runs, precision: .bf16)
+            }
+        }
         if wants("memcpy") { Self.memcpyFigures(runs: runs) }
         if wants("elementwise") { Self.elementwiseFigures(runs: runs) }
     }

@@ -30,6 +30,8 @@ struct PPOBench: ParsableCommand {
     @Option(help: "New tokens per response (EOS disabled: every row runs this long).") var newTokens = 64
     @Option(help: "PPO epochs over the rollout.") var epochs = 4
     @Option(help: "Minibatch size (rows).") var miniBatch = 2
+    @Option(help: "fp32 or bf16 (all four models' matrix products; figures get a _bf16 suffix).")
+    var precision: Precision = .fp32
 
     /// The source article's PyTorch loop measured on a Zen 5 machine (2 cores), seconds.
     static let reference = (total: 40.8, rollout: 4.2, scoring: 3.2, update: 33.3,
@@ -54,7 +56,9 @@ struct PPOBench: ParsableCommand {
 
     func run() throws {
         let config: TransformerConfig = model == "small" ? .gpt2(vocabSize: 512, hiddenSize: 128, layers: 2, heads: 4) : .gpt2()
-        let name = model == "small" ? "ppo_small" : "ppo_gpt2_124m"
+        let name = (model == "small" ? "ppo_small" : "ppo_gpt2_124m") + (precision == .bf16 ? "_bf16" : "")
+        printFact("precision", "\(precision) (bf16 kernel: \(Gemm.bf16Kernel.rawValue))")
+        if let note = precision.fallbackNote() { printFact("precision_note", note) }
         let peak = ModelsBench.gemmPeak()
         printFigure("gemm_peak_M1024_K768_N3072_\(ThreadPool.shared.threadCount)t", peak / 1e9, "GFLOP/s")
 
@@ -62,10 +66,10 @@ struct PPOBench: ParsableCommand {
         let m = Self.makeModels(config)
         printFigure("\(name)_setup_seconds", now() - t0, "s")
 
-        _ = try iterate(m, index: 0, newTokens: min(4, newTokens), epochs: 1, minibatchLimit: 1)   // warm-up
+        _ = try precision.run { try iterate(m, index: 0, newTokens: min(4, newTokens), epochs: 1, minibatchLimit: 1) }  // warm-up
         var runsT: [Timing] = []
         for i in 0..<max(1, iterations) {
-            runsT.append(try iterate(m, index: i + 1, newTokens: newTokens, epochs: epochs, minibatchLimit: .max))
+            runsT.append(try precision.run { try iterate(m, index: i + 1, newTokens: newTokens, epochs: epochs, minibatchLimit: .max) })
         }
         // The median iteration by total time, so the split adds up.
         let t = runsT.sorted { $0.total < $1.total }[runsT.count / 2]

@@ -19,12 +19,16 @@ struct TrainersBench: ParsableCommand {
     @Option(help: "Batch size.") var batch = 4
     @Option(help: "Sequence length.") var time = 256
     @Option(help: "gpt2 (124M) or small (a tiny config for a smoke run).") var model = "gpt2"
+    @Option(help: "fp32 or bf16 (matrix products in bf16, fp32 accumulation; figures get a _bf16 suffix).")
+    var precision: Precision = .fp32
 
     func run() throws {
         let peak = ModelsBench.gemmPeak()
         printFigure("gemm_peak_M1024_K768_N3072_\(ThreadPool.shared.threadCount)t", peak / 1e9, "GFLOP/s")
         let config: TransformerConfig = model == "small" ? .gpt2(vocabSize: 512, hiddenSize: 128, layers: 2, heads: 4) : .gpt2()
-        let name = model == "small" ? "sft_small" : "sft_gpt2_124m"
+        let name = (model == "small" ? "sft_small" : "sft_gpt2_124m") + (precision == .bf16 ? "_bf16" : "")
+        printFact("precision", "\(precision) (bf16 kernel: \(Gemm.bf16Kernel.rawValue))")
+        if let note = precision.fallbackNote() { printFact("precision_note", note) }
         var initializer = WeightInit.random(seed: 1)
         let lm = CausalLM(config: config, initializer: &initializer)
         let params = lm.parameters()
@@ -40,7 +44,7 @@ struct TrainersBench: ParsableCommand {
             lm.zeroGrad()
             let tape = Tape()
             let t0 = now()
-            let loss = try tape.record { try lm.loss(input, labels: ids) }
+            let loss = try precision.run { try tape.record { try lm.loss(input, labels: ids) } }
             let t1 = now()
             try tape.backward(loss)
             let t2 = now()

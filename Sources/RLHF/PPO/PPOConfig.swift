@@ -4,6 +4,7 @@
 import Foundation
 import RLMath
 import RunKit
+import TensorCore
 
 public struct PPOConfig: Decodable, Sendable {
     // The source article's keys.
@@ -90,6 +91,9 @@ public struct PPOConfig: Decodable, Sendable {
     /// How per-token policy losses become one number: token_mean (default), sequence_mean
     /// (GRPO) or dr_grpo (sum / (rows x max_gen_len)).
     public var lossType: LossTypeKind = .tokenMean
+    /// "fp32" or "bf16": the matrix products of every model's forward and backward (bf16
+    /// operands, fp32 accumulation); weights, optimizer state and losses stay fp32 (docs/precision.md).
+    public var precision: Precision = .fp32
 
     public enum AdvantageEstimatorKind: String, Decodable, Sendable {
         case gae, grpo, rloo
@@ -173,6 +177,7 @@ public struct PPOConfig: Decodable, Sendable {
         case advantageEstimator = "advantage_estimator", numGenerations = "num_generations", scaleRewards = "scale_rewards"
         case beta, epsilonHigh = "epsilon_high", lossType = "loss_type", adamEpsilon = "adam_epsilon", rewardWeights = "reward_weights"
         case numIterations = "num_iterations"
+        case precision
     }
 
     public init(from decoder: Decoder) throws {
@@ -231,6 +236,7 @@ public struct PPOConfig: Decodable, Sendable {
         epsilonHigh = try c.decodeIfPresent(Float.self, forKey: .epsilonHigh)
         lossType = try c.decode(.lossType, default: d.lossType)
         adamEpsilon = try c.decode(.adamEpsilon, default: d.adamEpsilon)
+        precision = try c.decode(.precision, default: d.precision)
     }
 
     /// Sequences per rollout: prompts x responses per prompt.

@@ -84,6 +84,7 @@ public final class PPOTrainer {
         }
         if config.policyLoss == .klPenalty { penalty = AdaptiveKLPenalty(beta: config.klPenaltyBeta, target: config.klPenaltyTarget) }
         log("ppo: \(prompts.count) prompts, \(config.iterations) iterations of \(config.rolloutBatchSize), reward: \(reward.name)")
+        if let note = config.precision.fallbackNote() { log(note) }
     }
 
     // MARK: - One iteration
@@ -101,13 +102,13 @@ public final class PPOTrainer {
         // Each prompt G times in a row: rows g*G ..< (g+1)*G are one prompt's group.
         let batchPrompts = sampler.take(episodes(after: iteration + 1) - episodes(after: iteration))
             .flatMap { Array(repeating: prompts[$0], count: config.numGenerations) }
-        let sampled = try rollout(batchPrompts)
+        let sampled = try config.precision.run { try rollout(batchPrompts) }
         let t1 = Date()
         // 2-4. Score, shape the rewards, estimate advantages.
-        var exp = try makeExperience(sampled, batchPrompts)
+        var exp = try config.precision.run { try makeExperience(sampled, batchPrompts) }
         let t2 = Date()
         // 5. Update: ppo_epochs passes over shuffled minibatches.
-        let update = try self.update(&exp)
+        let update = try config.precision.run { try self.update(&exp) }
         let t3 = Date()
         // 6. KL control, once per rollout batch.
         controlKL(exp, update)

@@ -99,7 +99,7 @@ final class SupervisedSteps<Task: TrainingTask>: RunTask {
     var mustBeFinite: Set<String> { [] }
     var unitKeyedFiles: [(file: String, key: String)] { [] }
     func runIdentityFields() -> [String: String] { task.runIdentityFields() }
-    func evaluate() throws -> [(String, Double)] { try task.evaluate() }
+    func evaluate() throws -> [(String, Double)] { try args.precision.run { try task.evaluate() } }
     func firstNonFinite() -> String? { FiniteCheck.firstNonFinite(FiniteCheck.state(named, optimizer: optimizer)) }
 
     func runUnit() throws -> UnitReport {
@@ -114,7 +114,7 @@ final class SupervisedSteps<Task: TrainingTask>: RunTask {
             task.setTrainingRNG(Philox(seed: args.seed, stream: UInt64(step) &* 4096 &+ UInt64(micro) &+ 1))
             defer { task.setTrainingRNG(nil) }
             let tape = Tape()
-            let (loss, m, t) = try tape.record { try task.loss(batch) }
+            let (loss, m, t) = try args.precision.run { try tape.record { try task.loss(batch) } }
             let scaled = try tape.record { loss.scaled(by: 1 / Float(args.gradientAccumulationSteps)) }
             try tape.backward(scaled)
             metrics["train/loss", default: 0] += Double(loss.value.item) / Double(args.gradientAccumulationSteps)

@@ -5,6 +5,7 @@
 import Foundation
 import NN
 import RunKit
+import TensorCore
 
 public struct TrainingArguments: Codable, Sendable, Equatable {
     /// Where checkpoints (`checkpoint-<step>/`), metrics and the final model (config.json,
@@ -42,6 +43,9 @@ public struct TrainingArguments: Codable, Sendable, Equatable {
     public var saveTotalLimit = 2
     /// Fixes data order, splits and fresh weights.
     public var seed: UInt64 = 42
+    /// "fp32" or "bf16": the matrix products of forward and backward (bf16 operands, fp32
+    /// accumulation); weights, optimizer state, losses and norms stay fp32. See docs/precision.md.
+    public var precision: Precision = .fp32
 
     public init() {}
 
@@ -52,7 +56,7 @@ public struct TrainingArguments: Codable, Sendable, Equatable {
         case weightDecay = "weight_decay", adamBeta1 = "adam_beta1", adamBeta2 = "adam_beta2", adamEpsilon = "adam_epsilon"
         case lrSchedulerType = "lr_scheduler_type", warmupSteps = "warmup_steps", maxGradNorm = "max_grad_norm"
         case loggingSteps = "logging_steps", evalSteps = "eval_steps", saveSteps = "save_steps"
-        case saveTotalLimit = "save_total_limit", seed
+        case saveTotalLimit = "save_total_limit", seed, precision
     }
 
     public init(from decoder: Decoder) throws {
@@ -77,6 +81,7 @@ public struct TrainingArguments: Codable, Sendable, Equatable {
         saveSteps = try c.decode(.saveSteps, default: d.saveSteps)
         saveTotalLimit = try c.decode(.saveTotalLimit, default: d.saveTotalLimit)
         seed = try c.decode(.seed, default: d.seed)
+        precision = try c.decode(.precision, default: d.precision)
     }
 
     public func validate(file: String) throws {

@@ -1,6 +1,7 @@
 // Matrix products on Variables: `matmul` (2-D or batched, any of the four transpositions)
 // and `linear` (x Wᵀ + b with PyTorch's (out, in) weight layout, bias fused into the
-// GEMM's output). Every product goes through Gemm.multiply.
+// GEMM's output). Every product goes through Gemm.multiply, in `Precision.current` read when
+// the op runs forward; its backward's dX and dW products use that same precision.
 
 /// op(A) op(B) where the last two axes are the matrices. Batched operands must share their
 /// leading axes; a 2-D `b` is shared across every batch of `a` (activations x weight).
@@ -20,9 +21,10 @@ public func matmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, trans
     let sharedB = batchB.isEmpty && batch > 1
     var y = Tensor(uninitializedShape: batchA + [m, n])
     let av = a.value, bv = b.value
+    let precision = Precision.current
     batchedGemm(batch: batch, m: m, n: n, k: k, a: av.pointer, transA: transposeA, aRows: ar, aCols: ac,
                 b: bv.pointer, transB: transposeB, bRows: br, bCols: bc, bShared: sharedB,
-                c: y.storage.pointer, accumulate: false)
+                c: y.storage.pointer, accumulate: false, precision: precision)
     return Tape.output(y, inputs: [a, b]) { g, needs in
         var ga: Tensor? = nil, gb: Tensor? = nil
         let gp = g.pointer
@@ -32,12 +34,12 @@ public func matmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, trans
             if !transposeA {
                 batchedGemm(batch: batch, m: m, n: k, k: n, a: gp, transA: false, aRows: m, aCols: n,
                             b: bv.pointer, transB: !transposeB, bRows: br, bCols: bc, bShared: sharedB,
-                            c: d.storage.pointer, accumulate: false)
+                            c: d.storage.pointer, accumulate: false, precision: precision)
             } else {
                 // A stored (k, m): dA = op(B) dCᵀ, shape (k, m).
                 batchedGemm(batch: batch, m: k, n: m, k: n, a: bv.pointer, transA: transposeB, aRows: br, aCols: bc, aShared: sharedB,
                             b: gp, transB: true, bRows: m, bCols: n, bShared: false,
-                            c: d.storage.pointer, accumulate: false)
+                            c: d.storage.pointer, accumulate: false, precision: precision)
             }
             ga = d
         }
@@ -47,12 +49,12 @@ public func matmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, trans
                 // dB (k, n) = op(A)ᵀ dC, summed over batches when B is shared.
                 batchedGemm(batch: batch, m: k, n: n, k: m, a: av.pointer, transA: !transposeA, aRows: ar, aCols: ac,
                             b: gp, transB: false, bRows: m, bCols: n, bShared: false,
-                            c: d.storage.pointer, accumulate: sharedB, cShared: sharedB)
+                            c: d.storage.pointer, accumulate: sharedB, cShared: sharedB, precision: precision)
             } else {
                 // B stored (n, k): dB = dCᵀ op(A), shape (n, k).
                 batchedGemm(batch: batch, m: n, n: k, k: m, a: gp, transA: true, aRows: m, aCols: n,
                             b: av.pointer, transB: transposeA, bRows: ar, bCols: ac, bShared: false,
-                            c: d.storage.pointer, accumulate: sharedB, cShared: sharedB)
+                            c: d.storage.pointer, accumulate: sharedB, cShared: sharedB, precision: precision)
             }
             gb = d
         }
@@ -65,11 +67,12 @@ public func matmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, trans
 func batchedGemm(batch: Int, m: Int, n: Int, k: Int,
                  a: UnsafePointer<Float>, transA: Bool, aRows: Int, aCols: Int, aShared: Bool = false,
                  b: UnsafePointer<Float>, transB: Bool, bRows: Int, bCols: Int, bShared: Bool,
-                 c: UnsafeMutablePointer<Float>, accumulate: Bool, cShared: Bool = false) {
+                 c: UnsafeMutablePointer<Float>, accumulate: Bool, cShared: Bool = false,
+                 precision: Precision = .fp32) {
     // A non-transposed A with a shared B is one tall GEMM: fold the batch into M.
     if bShared && !aShared && !transA && !cShared && batch > 1 {
         Gemm.multiply(m: batch * m, n: n, k: k, a: a, lda: aCols, transA: false, b: b, ldb: bCols, transB: transB,
-                      c: c, ldc: n, beta: accumulate ? 1 : 0)
+                      c: c, ldc: n, beta: accumulate ? 1 : 0, precision: precision)
         return
     }
     for i in 0..<batch {
@@ -77,7 +80,7 @@ func batchedGemm(batch: Int, m: Int, n: Int, k: Int,
         let bp = bShared ? b : b + i * bRows * bCols
         let cp = cShared ? c : c + i * m * n
         Gemm.multiply(m: m, n: n, k: k, a: ap, lda: aCols, transA: transA, b: bp, ldb: bCols, transB: transB,
-                      c: cp, ldc: n, beta: (accumulate || (cShared && i > 0)) ? 1 : 0)
+                      c: cp, ldc: n, beta: (accumulate || (cShared && i > 0)) ? 1 : 0, precision: precision)
     }
 }
 
@@ -98,8 +101,9 @@ public func linear(_ x: Variable, weight: Variable, bias: Variable? = nil) throw
         for r in 0..<rows { (yp + r * outF).update(from: bp, count: outF) }
     }
     let xv = x.value, wv = weight.value
+    let precision = Precision.current
     Gemm.multiply(m: rows, n: outF, k: inF, a: xv.pointer, lda: inF, transA: false, b: wv.pointer, ldb: inF, transB: true,
-                  c: yp, ldc: outF, beta: bias == nil ? 0 : 1)
+                  c: yp, ldc: outF, beta: bias == nil ? 0 : 1, precision: precision)
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     return Tape.output(y, inputs: inputs) { g, needs in
         let gp = g.pointer
@@ -107,13 +111,13 @@ public func linear(_ x: Variable, weight: Variable, bias: Variable? = nil) throw
         if needs[0] {  // dX (rows, in) = dY W
             var dx = Tensor(uninitializedShape: xv.shape)
             Gemm.multiply(m: rows, n: inF, k: outF, a: gp, lda: outF, transA: false, b: wv.pointer, ldb: inF, transB: false,
-                          c: dx.storage.pointer, ldc: inF)
+                          c: dx.storage.pointer, ldc: inF, precision: precision)
             grads[0] = dx
         }
         if needs[1] {  // dW (out, in) = dYᵀ X
             var dw = Tensor(uninitializedShape: wv.shape)
             Gemm.multiply(m: outF, n: inF, k: rows, a: gp, lda: outF, transA: true, b: xv.pointer, ldb: inF, transB: false,
-                          c: dw.storage.pointer, ldc: inF)
+                          c: dw.storage.pointer, ldc: inF, precision: precision)
             grads[1] = dw
         }
         if needs.count == 3 {
