@@ -154,3 +154,33 @@ public enum LoRAFiles {
         return adapters
     }
 }
+
+extension LoRAFiles {
+    /// Copies the A and B values saved in `dir` into adapters already attached (a checkpoint
+    /// of the same run being resumed). The folder must hold exactly these adapters' keys and
+    /// shapes; nothing is changed unless all of them are there.
+    public static func restore(_ adapters: LoRAAdapters, from dir: String) throws(ModelError) {
+        let path = (dir as NSString).appendingPathComponent(weightsName)
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile(path: path) } catch { throw .underlying(error.description) }
+        let params = adapters.namedParameters()
+        var values: [Tensor] = []
+        for (key, p) in params {
+            guard file.contains(key) else {
+                throw .weights(file: path, detail: "missing tensor \"\(key)\" (expected shape \(shapeString(p.shape)))")
+            }
+            let t: Tensor
+            do throws(SafeTensorsError) { t = try file.tensor(named: key) } catch { throw .underlying(error.description) }
+            guard t.shape == p.shape else {
+                throw .weights(file: path, detail: "tensor \"\(key)\" has shape \(shapeString(t.shape)); the attached adapter has \(shapeString(p.shape))")
+            }
+            values.append(t)
+        }
+        let known = Set(params.map(\.0))
+        let unused = file.names.filter { !known.contains($0) }
+        if !unused.isEmpty {
+            throw .weights(file: path, detail: "unexpected tensors not in the attached adapters: \(unused.prefix(6).joined(separator: ", "))")
+        }
+        for ((_, p), t) in zip(params, values) { p.value = t }
+    }
+}
