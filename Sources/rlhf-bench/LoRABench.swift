@@ -2,8 +2,10 @@
 // shape (random init, Llama architecture, 30 layers, hidden 576), full fine-tuning next to
 // LoRA (r 16, alpha 32, all seven projections; base frozen). Each variant runs in a process of
 // its own (this binary with --variant), so its peak RSS (VmHWM from /proc/self/status) is its
-// own; the parent prints both side by side with their ratios. Leaves out grad clipping and
-// data loading (the same for both), and the trainers' bookkeeping.
+// own; the parent prints both side by side with their ratios. Peak RSS includes the freed
+// buffers TensorCore's BufferCache keeps for reuse (up to RLHF_BUFFER_CACHE_MB, printed): run
+// with RLHF_BUFFER_CACHE_MB=0 to see live memory alone. Leaves out grad clipping and data
+// loading (the same for both), and the trainers' bookkeeping.
 import ArgumentParser
 import Foundation
 import Models
@@ -51,6 +53,8 @@ struct LoRABench: ParsableCommand {
         let full = figures[.full]!, lora = figures[.lora]!
         printFact("\(name)_shape", "batch \(batch) x \(time) tokens, LoRA r \(rank) alpha \(2 * rank) on q,k,v,o,gate,up,down, "
                   + "\(ThreadPool.shared.threadCount) threads")
+        printFact("\(name)_buffer_cache_limit", ProcessInfo.processInfo.environment["RLHF_BUFFER_CACHE_MB"].map { "\($0) MiB" }
+                  ?? "4096 MiB (default; RLHF_BUFFER_CACHE_MB)")
         for (key, unit, label) in [("trainable_params", "M", "trainable_params"), ("step_seconds", "s", "step_b\(batch)_t\(time)_seconds"),
                                    ("forward_seconds", "s", "forward_seconds"), ("backward_seconds", "s", "backward_seconds"),
                                    ("adamw_seconds", "s", "adamw_seconds"), ("grad_mib", "MiB", "grad_buffers"),
