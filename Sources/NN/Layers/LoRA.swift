@@ -53,8 +53,7 @@ public final class LoRA: Module {
         var h = x
         if dropout > 0, control.dropoutRNG != nil { h = try x.dropout(dropout, rng: &control.dropoutRNG!) }
         let low = try linear(h, weight: a)               // (..., r)
-        let delta = try linear(low, weight: b)           // (..., out)
-        return try base + delta * scaling
+        return try addLowRank(base, low: low, b: b, scaling: scaling)
     }
 
     /// scaling * B A (out, in): what merging adds to the base weight (in our (out, in) layout).
