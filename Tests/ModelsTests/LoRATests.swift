@@ -115,6 +115,23 @@ private func logitsDiff(_ a: [Float], _ b: [Float], _ batch: TokenBatch, vocab: 
         #expect(d == 0, "\(name) reloaded adapter: max |diff| \(d)")
     }
 
+    /// Resuming a checkpoint: values copied into adapters already attached, all or nothing.
+    @Test func restoreCopiesIntoAttachedAdapters() throws {
+        let model = try ModelDirectory.loadCausalLM(fixtureDir("qwen2"))
+        let (config, _) = try LoRAFiles.loadConfig(loraDir("qwen2"), family: .llama)
+        let adapters = try LoRAAdapters(attachingTo: model, config: config, seed: 1)
+        let batch = try Golden("qwen2").batch()
+        try LoRAFiles.restore(adapters, from: loraDir("qwen2"))
+        let (d, _) = logitsDiff(try model(batch).value.scalars, try Golden("lora/qwen2").file.tensor(named: "logits").scalars,
+                                batch, vocab: model.config.vocabSize)
+        #expect(d <= 1e-4, "restored adapter vs PEFT logits: max |diff| \(d)")
+        let other = try LoRAAdapters(attachingTo: ModelDirectory.loadCausalLM(fixtureDir("llama")),
+                                     config: PeftConfig(r: 4, targetModules: ["q_proj"]), seed: 2)
+        let before = other.parameters().map(\.value.scalars)
+        #expect { try LoRAFiles.restore(other, from: loraDir("llama")) } throws: { "\($0)".contains("unexpected tensors") }
+        #expect(other.parameters().map(\.value.scalars) == before, "a refused restore changes nothing")
+    }
+
     @Test func freshAdapterLeavesTheOutputUnchanged() throws {
         let model = try ModelDirectory.loadCausalLM(fixtureDir("llama"))
         let batch = try Golden("llama").batch()
