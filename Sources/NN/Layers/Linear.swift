@@ -1,9 +1,13 @@
-// Linear: y = x Wᵀ + b with PyTorch's (out, in) weight layout.
+// Linear: y = x Wᵀ + b with PyTorch's (out, in) weight layout, plus an optional LoRA adapter
+// (NN/Layers/LoRA.swift). The adapter's parameters are not listed here: the layer's state is
+// the base weights only, so loading and saving a base model ignores adapters.
 import TensorCore
 
 public final class Linear: Module {
     public let weight: Variable   // (out, in)
     public let bias: Variable?    // (out,)
+    /// When set, the output gains the adapter's low-rank update.
+    public var adapter: LoRA?
 
     /// PyTorch's default init: W, b ~ U(-1/sqrt(in), 1/sqrt(in)).
     public init(inFeatures: Int, outFeatures: Int, bias: Bool = true, rng: inout Philox) {
@@ -24,7 +28,9 @@ public final class Linear: Module {
     public var outFeatures: Int { weight.shape[0] }
 
     public func callAsFunction(_ x: Variable) throws(TensorError) -> Variable {
-        try linear(x, weight: weight, bias: bias)
+        let y = try linear(x, weight: weight, bias: bias)
+        guard let adapter else { return y }
+        return try adapter.apply(x, base: y)
     }
 
     public func visitParameters(prefix: String, _ visit: (String, Variable) -> Void) {

@@ -3,33 +3,69 @@
 // generation_config.json (chat models often end a turn with their own token), else from
 // config.json, else from the tokenizer; all of them count. A path ending in `.gguf` is a
 // llama.cpp file instead: weights dequantized, tokenizer and ids from its metadata.
+// A LoRA adapter (PEFT folder) comes on top: named with `adapter:`, or given as the model path
+// itself, in which case its adapter_config.json's base_model_name_or_path names the base
+// (absolute, or relative to the adapter folder). The tokenizer is the base's unless named.
 import Foundation
 import GGUF
 import Models
 import Tokenizers
 
 public struct ModelBundle {
+    /// The base model: a Hugging Face directory or a .gguf file.
     public var directory: String
     public var model: CausalLM
+    /// The LoRA adapter folder loaded on top of the base, and its adapters (attached to `model`,
+    /// base frozen); nil for a plain model.
+    public var adapterDirectory: String?
+    public var adapters: LoRAAdapters?
     public var tokenizer: Tokenizer
     public var eosTokenIds: [Int32]
     /// Used to pad batches; never read as a token (masks say what is real).
     public var padTokenId: Int32
 
-    public init(directory: String, tokenizerDirectory: String? = nil) throws {
-        self.directory = directory
-        if directory.lowercased().hasSuffix(".gguf") {
-            let g = try GGUFModel(path: directory)
+    /// `directory`: a base model (folder or .gguf), or an adapter folder naming its base.
+    /// `adapter`: a PEFT LoRA folder to load on top of the base.
+    public init(directory: String, adapter: String? = nil, tokenizerDirectory: String? = nil) throws {
+        var base = directory, adapter = adapter
+        if adapter == nil, LoRAFiles.isAdapterDirectory(directory),
+           !FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("config.json")) {
+            base = try ModelBundle.recordedBase(ofAdapter: directory)
+            adapter = directory
+        }
+        self.directory = base
+        self.adapterDirectory = adapter
+        if base.lowercased().hasSuffix(".gguf") {
+            let g = try GGUFModel(path: base)
             model = g.model
             tokenizer = try tokenizerDirectory.map(ModelBundle.loadTokenizer) ?? g.tokenizer
             eosTokenIds = g.eosTokenIds
             padTokenId = g.padTokenId
-            return
+        } else {
+            model = try ModelDirectory.loadCausalLM(base)
+            tokenizer = try ModelBundle.loadTokenizer(tokenizerDirectory ?? base)
+            eosTokenIds = ModelBundle.eosIds(directory: base, config: model.config, tokenizer: tokenizer)
+            padTokenId = Int32(tokenizer.padTokenId ?? model.config.padTokenId ?? eosTokenIds.first.map(Int.init) ?? 0)
         }
-        model = try ModelDirectory.loadCausalLM(directory)
-        tokenizer = try ModelBundle.loadTokenizer(tokenizerDirectory ?? directory)
-        eosTokenIds = ModelBundle.eosIds(directory: directory, config: model.config, tokenizer: tokenizer)
-        padTokenId = Int32(tokenizer.padTokenId ?? model.config.padTokenId ?? eosTokenIds.first.map(Int.init) ?? 0)
+        adapters = try adapter.map { try LoRAFiles.load($0, onto: model) }
+    }
+
+    /// The base an adapter folder records (base_model_name_or_path), as a path that exists:
+    /// absolute, or relative to the adapter folder. A hub id or a missing path is an error
+    /// that says how to name the base instead.
+    public static func recordedBase(ofAdapter dir: String) throws -> String {
+        let file = (dir as NSString).appendingPathComponent(LoRAFiles.configName)
+        let (_, recorded) = try LoRAFiles.loadConfig(dir)
+        guard let recorded, !recorded.isEmpty else {
+            throw ModelError.config(file: file, detail: "base_model_name_or_path is not set, so the base model is unknown; "
+                                    + "pass the base as the model and this folder as the adapter")
+        }
+        let path = recorded.hasPrefix("/") ? recorded : URL(fileURLWithPath: dir).appendingPathComponent(recorded).standardizedFileURL.path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ModelError.config(file: file, detail: "base_model_name_or_path \"\(recorded)\" is not a local model (looked for \(path)); "
+                                    + "pass the base as the model and this folder as the adapter")
+        }
+        return path
     }
 
     public static func loadTokenizer(_ dir: String) throws -> Tokenizer {

@@ -7,7 +7,12 @@ public final class Variable {
     /// Gradient of the last backward's loss w.r.t. `value`; parameters accumulate across
     /// backward calls until `zeroGrad()` (gradient accumulation).
     public var grad: Tensor?
-    public let requiresGrad: Bool
+    /// Whether backward computes a gradient for this leaf. A frozen parameter (LoRA's base
+    /// weights) sets it false: ops then skip its gradient GEMM and it never holds a grad.
+    /// Op outputs (interior nodes) always require grad; changing theirs is a programming error.
+    public var requiresGrad: Bool {
+        didSet { precondition(!isInterior || requiresGrad, "requiresGrad of an op output cannot be switched off") }
+    }
     /// True for op outputs: their grads are scratch, released once propagated.
     public let isInterior: Bool
     /// Optional human name, used in error messages (e.g. a checkpoint key).

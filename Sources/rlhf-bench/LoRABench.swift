@@ -1,0 +1,125 @@
+// `rlhf-bench lora`: one SFT-style step (forward loss, backward, AdamW) on the SmolLM2-135M
+// shape (random init, Llama architecture, 30 layers, hidden 576), full fine-tuning next to
+// LoRA (r 16, alpha 32, all seven projections; base frozen). Each variant runs in a process of
+// its own (this binary with --variant), so its peak RSS (VmHWM from /proc/self/status) is its
+// own; the parent prints both side by side with their ratios. Peak RSS includes the freed
+// buffers TensorCore's BufferCache keeps for reuse (up to RLHF_BUFFER_CACHE_MB, printed): run
+// with RLHF_BUFFER_CACHE_MB=0 to see live memory alone. Leaves out grad clipping and data
+// loading (the same for both), and the trainers' bookkeeping.
+import ArgumentParser
+import Foundation
+import Models
+import NN
+import TensorCore
+
+struct LoRABench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lora",
+        abstract: "Full fine-tune vs LoRA (r 16, all projections): step seconds and peak memory on the SmolLM2-135M shape.")
+
+    enum Variant: String, ExpressibleByArgument, CaseIterable { case full, lora }
+    enum Shape: String, ExpressibleByArgument { case smollm2, small }
+
+    @Option(help: "Timed steps (median printed) after one warm-up step.") var runs = 3
+    @Option(help: "Batch size.") var batch = 4
+    @Option(help: "Sequence length.") var time = 256
+    @Option(help: "LoRA rank.") var rank = 16
+    @Option(help: "smollm2 (SmolLM2-135M shape) or small (a tiny Llama config for a smoke run).") var model = Shape.smollm2
+    @Option(help: "Run one variant in this process (the parent starts one child per variant).") var variant: Variant?
+
+    func run() throws {
+        if let variant { return try measure(variant) }
+        // The parent: one child process per variant, so each peak RSS is measured alone.
+        var figures: [Variant: [String: Double]] = [:]
+        for v in Variant.allCases {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+            p.arguments = ["lora", "--variant", v.rawValue, "--runs", "\(runs)", "--batch", "\(batch)", "--time", "\(time)",
+                           "--rank", "\(rank)", "--model", model.rawValue]
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            try p.run()
+            let out = pipe.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { throw ValidationError("the \(v.rawValue) child exited with \(p.terminationStatus)") }
+            var f: [String: Double] = [:]
+            for line in String(decoding: out, as: UTF8.self).split(separator: "\n") {
+                let parts = line.split(separator: " ")
+                if parts.count == 2, let x = Double(parts[1]) { f[String(parts[0])] = x }
+            }
+            figures[v] = f
+        }
+        let name = model == .small ? "lora_small" : "lora_smollm2_135m"
+        let full = figures[.full]!, lora = figures[.lora]!
+        printFact("\(name)_shape", "batch \(batch) x \(time) tokens, LoRA r \(rank) alpha \(2 * rank) on q,k,v,o,gate,up,down, "
+                  + "\(ThreadPool.shared.threadCount) threads")
+        printFact("\(name)_buffer_cache_limit", ProcessInfo.processInfo.environment["RLHF_BUFFER_CACHE_MB"].map { "\($0) MiB" }
+                  ?? "4096 MiB (default; RLHF_BUFFER_CACHE_MB)")
+        for (key, unit, label) in [("trainable_params", "M", "trainable_params"), ("step_seconds", "s", "step_b\(batch)_t\(time)_seconds"),
+                                   ("forward_seconds", "s", "forward_seconds"), ("backward_seconds", "s", "backward_seconds"),
+                                   ("adamw_seconds", "s", "adamw_seconds"), ("grad_mib", "MiB", "grad_buffers"),
+                                   ("adam_state_mib", "MiB", "adamw_state"), ("rss_after_init_mib", "MiB", "rss_after_init"),
+                                   ("peak_rss_mib", "MiB", "peak_rss_vmhwm")] {
+            printFigure("\(name)_full_\(label)", full[key] ?? .nan, unit)
+            printFigure("\(name)_lora_\(label)", lora[key] ?? .nan, unit)
+        }
+        printFigure("\(name)_step_time_lora_vs_full", (lora["step_seconds"] ?? .nan) / (full["step_seconds"] ?? .nan), "x")
+        printFigure("\(name)_peak_rss_lora_vs_full", (lora["peak_rss_mib"] ?? .nan) / (full["peak_rss_mib"] ?? .nan), "x")
+    }
+
+    /// One variant: prints `key value` lines for the parent.
+    func measure(_ variant: Variant) throws {
+        let config: TransformerConfig = model == .small
+            ? .llama(vocabSize: 512, hiddenSize: 64, layers: 2, heads: 4, kvHeads: 2, intermediateSize: 128)
+            : .llama()
+        var initializer = WeightInit.random(seed: 1)
+        let lm = CausalLM(config: config, initializer: &initializer)
+        var trainable = lm.parameters()
+        if variant == .lora {
+            let peft = PeftConfig(r: rank, loraAlpha: Float(2 * rank), targetModules: PeftConfig.knownTargets(.llama))
+            trainable = try LoRAAdapters(attachingTo: lm, config: peft, seed: 2).parameters()
+        }
+        let optimizer = AdamW(parameters: trainable, config: AdamWConfig(lr: 1e-4, weightDecay: 0))
+        var rng = Philox(seed: 3)
+        let ids = (0..<(batch * time)).map { _ in Int32(rng.nextUInt32() % UInt32(config.vocabSize)) }
+        let input = try TokenBatch(ids: ids, batch: batch, time: time)
+        let rssInit = Self.procStatusMiB("VmRSS")
+
+        // 1. forward (loss)  2. backward  3. AdamW; the first step warms up.
+        var fwd: [Double] = [], bwd: [Double] = [], adam: [Double] = [], total: [Double] = []
+        for i in 0..<(runs + 1) {
+            for p in trainable { p.zeroGrad() }
+            let tape = Tape()
+            let t0 = now()
+            let loss = try tape.record { try lm.loss(input, labels: ids) }
+            let t1 = now()
+            try tape.backward(loss)
+            let t2 = now()
+            optimizer.step()
+            let t3 = now()
+            if i > 0 { fwd.append(t1 - t0); bwd.append(t2 - t1); adam.append(t3 - t2); total.append(t3 - t0) }
+        }
+        // What the step keeps per parameter: gradients (all params that got one) and AdamW's m and v.
+        let everything = lm.parameters() + (variant == .lora ? trainable : [])
+        let gradBytes = everything.reduce(0) { $0 + ($1.grad?.count ?? 0) } * 4
+        let stateBytes = (optimizer.m + optimizer.v).reduce(0) { $0 + ($1?.count ?? 0) } * 4
+        func med(_ x: [Double]) -> Double { let s = x.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+        let lines: [(String, Double)] = [
+            ("trainable_params", Double(trainable.reduce(0) { $0 + $1.count }) / 1e6),
+            ("step_seconds", med(total)), ("forward_seconds", med(fwd)), ("backward_seconds", med(bwd)), ("adamw_seconds", med(adam)),
+            ("grad_mib", Double(gradBytes) / 1_048_576), ("adam_state_mib", Double(stateBytes) / 1_048_576),
+            ("rss_after_init_mib", rssInit), ("peak_rss_mib", Self.procStatusMiB("VmHWM")),
+        ]
+        for (k, v) in lines { print("\(k) \(v)") }
+    }
+
+    /// A `kB` field of /proc/self/status in MiB (NaN where the file is missing, e.g. macOS).
+    static func procStatusMiB(_ field: String) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return .nan }
+        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
+            let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? .nan
+            return kb / 1024
+        }
+        return .nan
+    }
+}
