@@ -9,13 +9,14 @@ public enum Gemm {
     /// op(B) = B (k x n, ldb >= n) or, if `transB`, Bᵀ where B is stored n x k (ldb >= k).
     /// beta == 0 never reads C (it may hold garbage or NaN).
     /// Large products are split over `pool`; calling from inside a pool task is fine (it runs inline).
+    /// `blocking` sizes the packed blocks (default: from this CPU's caches; small M ignores it).
     public static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transB: Bool,
         c: UnsafeMutablePointer<Float>, ldc: Int,
         alpha: Float = 1, beta: Float = 0,
-        pool: ThreadPool = .shared
+        pool: ThreadPool = .shared, blocking: GemmBlocking = .current
     ) {
         guard m > 0 && n > 0 else { return }
         if k == 0 {
@@ -31,7 +32,7 @@ public enum Gemm {
                            c: c, ldc: ldc, alpha: alpha, beta: beta, pool: pool)
         } else {
             multiplyPacked(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
-                           c: c, ldc: ldc, alpha: alpha, beta: beta, pool: pool)
+                           c: c, ldc: ldc, alpha: alpha, beta: beta, pool: pool, blocking: blocking)
         }
     }
 
