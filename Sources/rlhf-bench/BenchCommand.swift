@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
         subcommands: BenchCommand.available
     )
 
-    /// One entry per benchmark family (core, tokenizers, models, generate, trainers, ppo).
+    /// One entry per benchmark family (core, tokenizers, models, generate, trainers, ppo, scaling).
     static let available: [ParsableCommand.Type] = [CoreBench.self, ModelsBench.self, GenerateBench.self, TokenizersBench.self,
-                                                        TrainersBench.self, PPOBench.self]
+                                                        TrainersBench.self, PPOBench.self, ScalingBench.self]
 }
