@@ -1,5 +1,5 @@
 // The fast GEMM path: Goto/BLIS-style blocking with block sizes derived from the cache sizes
-// the CPU reports (GemmBlocking, CPUInfo.swift). op(B) is packed into kc x 32 panels and op(A)
+// the CPU reports (GemmBlocking below, from CPUInfo.swift). op(B) is packed into kc x 32 panels and op(A)
 // into kc x 12 ones (transpositions absorbed by the packing), then the 12 x 32 micro-kernel
 // sweeps them. Work is split over the pool by blocks of N (or of M when N is narrow).
 // Leaves out: packing (Gemm+Packing.swift), small M (Gemm+SmallM.swift), the micro-kernel.
@@ -29,7 +29,7 @@ public struct GemmBlocking: Sendable, Equatable, CustomStringConvertible {
     /// - kc: the kc x 32 B panel (128 kc bytes) takes 1/8 of L2. The kernel streams both
     ///   panels from L2 (2 B loads and 12 A broadcasts per 24 FMAs, ~15 bytes a cycle), and
     ///   deep blocks mean fewer passes over C: on a 1 MiB L2 (Zen 4) kc = 1024 beat 256 by
-    ///   ~10%. Clamped to 128...1024, the range measured.
+    ///   ~10%. Clamped to 128...1024: deeper was never measured.
     /// - mc: the A block (4 mc kc bytes) and that B panel fill 3/4 of L2, the rest left to C
     ///   tiles and the other stream.
     /// - nc: the kc x nc B block takes half of this thread's L3 share (2 L2s without an L3),
@@ -125,8 +125,8 @@ extension Gemm {
                     let mcur = min(mc, rows.upperBound - ic)
                     let aPanels = (mcur + mr - 1) / mr
                     // Aᵀ is packed too: read in place, its kc rows lie lda apart, a stride that is a
-                    // multiple of 4 KiB on the model shapes, so they crowd a few cache sets (half
-                    // speed on the Intel machine of PERF-NOTES); the packed block is contiguous.
+                    // multiple of 4 KiB on the model shapes, so they can crowd a few cache sets
+                    // (our reading of the TN path's half speed on Intel); packed, it is contiguous.
                     packA(a, lda: lda, transA: transA, i0: ic, mc: mcur, k0: pc, kc: kcur, into: aPack)
                     for jp in 0..<bPanels {
                         let j = jc + jp * nr, width = min(nr, ncur - jp * nr)
