@@ -1,20 +1,56 @@
-// The fast GEMM path: Goto/BLIS-style blocking. op(B) is packed into kc x 32 panels and A
-// into kc x 12 ones (transpositions absorbed by the packing); Aᵀ is read in place by the
-// 12 x 32 micro-kernel through strides, except a ragged last panel. Work is split over the pool
-// by blocks of N (or of M when N is narrow). Leaves out: packing (Gemm+Packing.swift),
-// small M (Gemm+SmallM.swift) and the micro-kernel itself.
+// The fast GEMM path: Goto/BLIS-style blocking with block sizes derived from the cache sizes
+// the CPU reports (GemmBlocking below, from CPUInfo.swift). op(B) is packed into kc x 32 panels and op(A)
+// into kc x 12 ones (transpositions absorbed by the packing), then the 12 x 32 micro-kernel
+// sweeps them. Work is split over the pool by blocks of N (or of M when N is narrow).
+// Leaves out: packing (Gemm+Packing.swift), small M (Gemm+SmallM.swift), the micro-kernel.
 import Synchronization
 
-extension Gemm {
+/// Block sizes of the packed GEMM. The loops are jc (nc columns of B) > pc (kc deep) >
+/// ic (mc rows of A) > 32-wide B panel > 12-high A panel, so: one kc x 32 B panel is swept
+/// by every A panel of the block; the mc x kc A block is swept by every B panel; the
+/// kc x nc B block is reused by every A block.
+public struct GemmBlocking: Sendable, Equatable, CustomStringConvertible {
     /// Depth of one packed block, at most (k is split into equal blocks no deeper than this).
-    /// Deep blocks won by ~10% over 256 (measured on Zen 4): fewer passes over C and longer
-    /// streams; a kc x 32 B panel (128 KiB) then lives in L2, which the kernel's 2 vector
-    /// loads per 24 FMAs do not mind.
-    static let kcBlock = 1024
-    /// Rows of A per block (the A block, mc x kc, stays in L2 while every B panel sweeps it).
-    static let mcBlock = 144
-    /// Width of the packed B block (kc x nc, 4 MiB), so a scratch buffer stays bounded.
-    static let ncBlock = 1024
+    public let kc: Int
+    /// Rows of A per packed block, a multiple of 12.
+    public let mc: Int
+    /// Columns of B per packed block, a multiple of 32.
+    public let nc: Int
+
+    /// Explicit sizes (tests, experiments); rounded up to whole micro-panels.
+    public init(kc: Int, mc: Int, nc: Int) {
+        let mr = Gemm.microRows, nr = Gemm.microCols
+        self.kc = max(1, kc)
+        self.mc = max(mr, (mc + mr - 1) / mr * mr)
+        self.nc = max(nr, (nc + nr - 1) / nr * nr)
+    }
+
+    /// Sizes from one thread's share of the caches (every sharing CPU may run a GEMM thread):
+    /// - kc: the kc x 32 B panel (128 kc bytes) takes 1/8 of L2. The kernel streams both
+    ///   panels from L2 (2 B loads and 12 A broadcasts per 24 FMAs, ~15 bytes a cycle), and
+    ///   deep blocks mean fewer passes over C: on a 1 MiB L2 (Zen 4) kc = 1024 beat 256 by
+    ///   ~10%. Clamped to 128...1024: deeper was never measured.
+    /// - mc: the A block (4 mc kc bytes) and that B panel fill 3/4 of L2, the rest left to C
+    ///   tiles and the other stream.
+    /// - nc: the kc x nc B block takes half of this thread's L3 share (2 L2s without an L3),
+    ///   at most 4096 columns (scratch stays bounded: 16 MiB at kc = 1024).
+    public init(cpu: CPUInfo) {
+        let mr = Gemm.microRows, nr = Gemm.microCols
+        let l2 = (cpu.cache(level: 2) ?? CPUInfo.fallback.cache(level: 2)!).bytesPerThread
+        let l3 = cpu.cache(level: 3)?.bytesPerThread ?? 2 * l2
+        let kc = min(1024, max(128, l2 / 8 / (4 * nr) / 16 * 16))
+        let mc = min(1020, max(2 * mr, (l2 * 3 / 4 - 4 * nr * kc) / (4 * kc) / mr * mr))
+        let nc = min(4096, max(8 * nr, l3 / 2 / (4 * kc) / nr * nr))
+        self.init(kc: kc, mc: mc, nc: nc)
+    }
+
+    /// This machine's blocking (from `CPUInfo.current`).
+    public static let current = GemmBlocking(cpu: .current)
+
+    public var description: String { "kc \(kc) mc \(mc) nc \(nc)" }
+}
+
+extension Gemm {
     /// Below this many multiply-adds a second thread costs more than it saves.
     static let parallelThreshold = 1 << 20
 
@@ -23,7 +59,7 @@ extension Gemm {
         a: UnsafePointer<Float>, lda: Int, transA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transB: Bool,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        alpha: Float, beta: Float, pool: ThreadPool
+        alpha: Float, beta: Float, pool: ThreadPool, blocking: GemmBlocking
     ) {
         let mr = microRows, nr = microCols
         let threads = m * n * k >= parallelThreshold ? pool.threadCount : 1
@@ -41,10 +77,12 @@ extension Gemm {
             let (a, b, c) = operands.value
             if splitN {
                 packedBlock(rows: 0..<m, cols: lo..<hi, k: k, a: a, lda: lda, transA: transA,
-                            b: b, ldb: ldb, transB: transB, c: c, ldc: ldc, alpha: alpha, beta: beta)
+                            b: b, ldb: ldb, transB: transB, c: c, ldc: ldc, alpha: alpha, beta: beta,
+                            blocking: blocking)
             } else {
                 packedBlock(rows: lo..<hi, cols: 0..<n, k: k, a: a, lda: lda, transA: transA,
-                            b: b, ldb: ldb, transB: transB, c: c, ldc: ldc, alpha: alpha, beta: beta)
+                            b: b, ldb: ldb, transB: transB, c: c, ldc: ldc, alpha: alpha, beta: beta,
+                            blocking: blocking)
             }
         }
         if tasks == 1 { block(0) } else { pool.parallelFor(tasks, block) }
@@ -63,12 +101,13 @@ extension Gemm {
         rows: Range<Int>, cols: Range<Int>, k: Int,
         a: UnsafePointer<Float>, lda: Int, transA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transB: Bool,
-        c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float
+        c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float, blocking: GemmBlocking
     ) {
         let mr = microRows, nr = microCols
-        let kc = (k + (k + kcBlock - 1) / kcBlock - 1) / ((k + kcBlock - 1) / kcBlock)
-        let nc = min(ncBlock, (cols.count + nr - 1) / nr * nr)
-        let mc = min(mcBlock, (rows.count + mr - 1) / mr * mr)
+        let depthBlocks = (k + blocking.kc - 1) / blocking.kc
+        let kc = (k + depthBlocks - 1) / depthBlocks
+        let nc = min(blocking.nc, (cols.count + nr - 1) / nr * nr)
+        let mc = min(blocking.mc, (rows.count + mr - 1) / mr * mr)
         let bFloats = kc * nc, aFloats = kc * mc + 16, tileFloats = mr * nr
         let scratch = GemmScratch.take(floats: bFloats + aFloats + tileFloats)
         defer { GemmScratch.give(scratch) }
@@ -85,16 +124,10 @@ extension Gemm {
                 for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: mc) {
                     let mcur = min(mc, rows.upperBound - ic)
                     let aPanels = (mcur + mr - 1) / mr
-                    // Aᵀ panels are read in place (12 consecutive floats per k step: as good as
-                    // packed, measured); A is packed, as read in place its 12 row streams made
-                    // the compiler spill accumulators. A ragged last panel is always packed.
-                    let ragged = mcur % mr
-                    if !transA {
-                        packA(a, lda: lda, transA: false, i0: ic, mc: mcur, k0: pc, kc: kcur, into: aPack)
-                    } else if ragged != 0 {
-                        packA(a, lda: lda, transA: true, i0: ic + mcur - ragged, mc: ragged, k0: pc, kc: kcur,
-                              into: aPack + (aPanels - 1) * kcur * mr)
-                    }
+                    // Aᵀ is packed too: read in place, its kc rows lie lda apart, a stride that is a
+                    // multiple of 4 KiB on the model shapes, so they can crowd a few cache sets
+                    // (our reading of the TN path's half speed on Intel); packed, it is contiguous.
+                    packA(a, lda: lda, transA: transA, i0: ic, mc: mcur, k0: pc, kc: kcur, into: aPack)
                     for jp in 0..<bPanels {
                         let j = jc + jp * nr, width = min(nr, ncur - jp * nr)
                         let bPanel = UnsafePointer(bPack + jp * kcur * nr)
@@ -102,19 +135,10 @@ extension Gemm {
                             let i = ic + ip * mr, height = min(mr, mcur - ip * mr)
                             let packed = UnsafePointer(aPack + ip * kcur * mr)
                             if width == nr && height == mr {
-                                if transA {
-                                    microKernel(kcur, a + pc * lda + i, 1, lda, bPanel, c + i * ldc + j, ldc,
-                                                alpha, betaNow)
-                                } else {
-                                    microKernel(kcur, packed, 1, mr, bPanel, c + i * ldc + j, ldc, alpha, betaNow)
-                                }
+                                microKernel(kcur, packed, 1, mr, bPanel, c + i * ldc + j, ldc, alpha, betaNow)
                             } else {
                                 // Edge tile: compute the padded tile aside, copy the valid part.
-                                if transA && height == mr {
-                                    edgeKernel(kcur, a + pc * lda + i, 1, lda, bPanel, tile)
-                                } else {
-                                    edgeKernel(kcur, packed, 1, mr, bPanel, tile)
-                                }
+                                edgeKernel(kcur, packed, 1, mr, bPanel, tile)
                                 for r in 0..<height {
                                     let dst = c + (i + r) * ldc + j, src = tile + r * nr
                                     if betaNow == 0 {

@@ -1,6 +1,6 @@
 // Packing for the fast GEMM: op(B) into kc x 32 k-major panels and op(A) into kc x 12 ones
 // (plain copies where the layout already runs along n or m, 16 x 16 register transposes
-// where it runs along k). Leaves out: full-height Aᵀ panels, read in place by the kernel.
+// where it runs along k). Leaves out: the micro-kernel and the loops (Gemm+Packed.swift).
 
 extension Gemm {
     /// Packs op(B)[k0..<k0+kc, j0..<j0+nc] as ceil(nc/32) panels, each kc rows of 32 floats
@@ -64,6 +64,18 @@ extension Gemm {
                 while p + 16 <= kc {
                     transpose16(rows + p, lda, lastRow: mr - 1, into: panel + p * mr, mr)
                     p += 16
+                }
+            }
+            if transA && height == mr {
+                // Aᵀ: the 12 values of one k step are contiguous; 8 + 4 wide copies (a 16-wide
+                // load could run past the end of A).
+                let src = a + k0 * lda + i0 + ip
+                while p < kc {
+                    let row = UnsafeRawPointer(src + p * lda), out = UnsafeMutableRawPointer(panel + p * mr)
+                    out.storeBytes(of: row.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                    out.storeBytes(of: row.loadUnaligned(fromByteOffset: 32, as: SIMD4<Float>.self),
+                                   toByteOffset: 32, as: SIMD4<Float>.self)
+                    p += 1
                 }
             }
             while p < kc {

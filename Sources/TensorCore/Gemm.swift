@@ -12,6 +12,7 @@ public enum Gemm {
     /// Large products are split over `pool`; calling from inside a pool task is fine (it runs inline).
     /// `precision: .bf16` rounds A and B to bf16 (fp32 accumulation) when the CPU has a bf16 kernel
     /// and m is past the small-M limit; few-row products are memory-bound and stay fp32.
+    /// `blocking` sizes the packed fp32 blocks (default: from this CPU's caches; small M ignores it).
     public static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transA: Bool,
@@ -19,7 +20,7 @@ public enum Gemm {
         c: UnsafeMutablePointer<Float>, ldc: Int,
         alpha: Float = 1, beta: Float = 0,
         precision: Precision = .fp32,
-        pool: ThreadPool = .shared
+        pool: ThreadPool = .shared, blocking: GemmBlocking = .current
     ) {
         guard m > 0 && n > 0 else { return }
         if precision == .bf16 && m > smallRowLimit && k > 0 && bf16Kernel != .fp32 {
@@ -40,7 +41,7 @@ public enum Gemm {
                            c: c, ldc: ldc, alpha: alpha, beta: beta, pool: pool)
         } else {
             multiplyPacked(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
-                           c: c, ldc: ldc, alpha: alpha, beta: beta, pool: pool)
+                           c: c, ldc: ldc, alpha: alpha, beta: beta, pool: pool, blocking: blocking)
         }
     }
 

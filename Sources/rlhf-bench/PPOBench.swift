@@ -1,11 +1,12 @@
-// `rlhf-bench ppo`: one iteration of the source article's PPO loop shape (docs/algorithms.md §5), timed step by step —
+// `rlhf-bench ppo`: one iteration of the PPO loop of docs/algorithms.md §5, timed step by step —
 // four GPT-2-124M-shaped models with random weights (actor, frozen reference = the actor's
 // weights, critic and reward model = scalar heads on their own trunks), rollout 8 prompts
-// of 16 tokens x 64 sampled tokens (EOS disabled), 4 PPO epochs, minibatch 2 — next to
-// that article's PyTorch loop (40.8 s: rollout 4.2, scoring 3.2, update 33.3, on the
-// PERF-NOTES machine). It re-runs PPOTrainer.step()'s recipe from its public pieces
-// (Generator, ActionScoring, RLMath, AdamW) with PPOConfig's defaults, without loading
-// models from disk. Leaves out: text decoding, metrics/sample files, checkpoints.
+// of 16 tokens x 64 sampled tokens (EOS disabled), 4 PPO epochs, minibatch 2. With
+// `--compare-pytorch PYTHON` the same loop in PyTorch (Reference/article_ppo_loop.py, fp32 and
+// autocast bf16) runs right after, on the same shapes and threads, and ratios are printed.
+// It re-runs PPOTrainer.step()'s recipe from its public pieces (Generator, ActionScoring,
+// RLMath, AdamW) with PPOConfig's defaults, without loading models from disk.
+// Leaves out: text decoding, metrics/sample files, checkpoints.
 // Update FLOPs count what runs: actor and critic trunks over every minibatch token, the
 // actor's LM head over action positions only (ActionScoring slices before the head),
 // x 3 for forward + backward.
@@ -21,7 +22,7 @@ import TensorCore
 struct PPOBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ppo",
-        abstract: "One PPO iteration (rollout, scoring, update) with four GPT-2-124M-shaped models vs the source article's loop (40.8 s).")
+        abstract: "One PPO iteration (rollout, scoring, update) with four GPT-2-124M-shaped models, optionally next to PyTorch.")
 
     @Option(help: "Timed iterations (after a short warm-up: 4 new tokens, one minibatch step).") var iterations = 1
     @Option(help: "gpt2 (124M) or small (a tiny config for a quick smoke run).") var model = "gpt2"
@@ -32,10 +33,11 @@ struct PPOBench: ParsableCommand {
     @Option(help: "Minibatch size (rows).") var miniBatch = 2
     @Option(help: "fp32 or bf16 (all four models' matrix products; figures get a _bf16 suffix).")
     var precision: Precision = .fp32
-
-    /// The source article's PyTorch loop measured on a Zen 5 machine (2 cores), seconds.
-    static let reference = (total: 40.8, rollout: 4.2, scoring: 3.2, update: 33.3,
-                            forward: 8.5, backward: 14.9, clip: 0.8, adamw: 8.5)
+    @Option(name: .customLong("compare-pytorch"),
+            help: "A Python with torch + transformers: runs Reference/article_ppo_loop.py (fp32, then autocast bf16) after ours.")
+    var comparePytorch: String?
+    @Option(help: "The PyTorch loop script (for --compare-pytorch), relative to the current directory.")
+    var pytorchScript = "Reference/article_ppo_loop.py"
 
     /// PPOConfig's defaults (the source article's values).
     static let lrActor: Float = 1e-5, lrCritic: Float = 5e-5, klCoef: Float = 0.05, clipRatio: Float = 0.2
@@ -87,18 +89,31 @@ struct PPOBench: ParsableCommand {
         printFigure("\(name)_update_gflops", t.updateFLOPs / t.update / 1e9, "GFLOP/s")
         printFigure("\(name)_update_fwd_bwd_gflops", t.updateFLOPs / (t.forward + t.backward) / 1e9, "GFLOP/s")
         printFigure("\(name)_update_mfu_vs_gemm_peak", t.updateFLOPs / t.update / peak, "")
-        if model != "small" && shape == "r8_p16_n64_e4_mb2" {
-            let r = Self.reference
-            printFact("pytorch_reference", "article loop, PyTorch CPU fp32, 2 threads, PERF-NOTES machine (not this one): "
-                      + "\(r.total) s = rollout \(r.rollout) + scoring \(r.scoring) + update \(r.update)")
-            printFigure("\(name)_iteration_vs_pytorch", t.total / r.total, "x")
-            printFigure("\(name)_rollout_vs_pytorch", t.rollout / r.rollout, "x")
-            printFigure("\(name)_scoring_vs_pytorch", t.scoring / r.scoring, "x")
-            printFigure("\(name)_update_vs_pytorch", t.update / r.update, "x")
-            printFigure("\(name)_update_forward_vs_pytorch", t.forward / r.forward, "x")
-            printFigure("\(name)_update_backward_vs_pytorch", t.backward / r.backward, "x")
-            printFigure("\(name)_update_clip_vs_pytorch", t.clip / r.clip, "x")
-            printFigure("\(name)_update_adamw_vs_pytorch", t.adamw / r.adamw, "x")
+        if let python = comparePytorch {
+            try comparePyTorch(python: python, name: name, ours: t)
+        }
+    }
+
+    /// Runs the PyTorch loop on the same shapes and thread count, fp32 then autocast bf16, and
+    /// prints its phases and our time over its time (below 1: we are faster).
+    func comparePyTorch(python: String, name: String, ours t: Timing) throws {
+        guard FileManager.default.fileExists(atPath: pytorchScript) else {
+            throw ValidationError("--pytorch-script: \(pytorchScript) not found (run from the repository root or pass its path)")
+        }
+        let threads = ThreadPool.shared.threadCount
+        for (label, extra) in [("fp32", [String]()), ("autocast_bf16", ["--autocast-bf16"])] {
+            let arguments = [pytorchScript, "--threads", "\(threads)", "--iterations", "\(max(1, iterations))",
+                             "--model", model, "--rollout", "\(rollout)", "--prompt-length", "\(promptLength)",
+                             "--new-tokens", "\(newTokens)", "--epochs", "\(epochs)", "--mini-batch", "\(miniBatch)"] + extra
+            let r = try PyTorchTiming.run(python: python, arguments: arguments)
+            printFact("pytorch_\(label)", "\(pytorchScript), torch \(r.torch), \(threads) threads, same shapes, this run")
+            let pairs: [(String, Double, Double)] = [
+                ("iteration", t.total, r.total), ("rollout", t.rollout, r.rollout), ("scoring", t.scoring, r.scoring),
+                ("update", t.update, r.update), ("update_forward", t.forward, r.forward),
+                ("update_backward", t.backward, r.backward), ("update_clip", t.clip, r.clip),
+                ("update_adamw", t.adamw, r.adamw)]
+            for (phase, _, theirs) in pairs { printFigure("pytorch_\(label)_\(phase)_seconds", theirs, "s") }
+            for (phase, mine, theirs) in pairs { printFigure("\(name)_\(phase)_vs_pytorch_\(label)", mine / theirs, "x") }
         }
     }
 
@@ -180,10 +195,12 @@ struct PPOBench: ParsableCommand {
                 let f1 = now()
                 try tape.backward(total)
                 let f2 = now()
-                try clipGradNorm(actorParams, maxNorm: Self.maxGradNorm)
-                try clipGradNorm(criticParams, maxNorm: Self.maxGradNorm)
+                // Clipping fused into AdamW (AdamW.clipAndStep, split here to time both halves):
+                // the norm pass, then one update pass that scales each gradient in registers.
+                let actorNorm = try gradNorm(actorParams), criticNorm = try gradNorm(criticParams)
                 let f3 = now()
-                m.actorOpt.step(); m.criticOpt.step()
+                m.actorOpt.step(gradScale: clipCoefficient(totalNorm: actorNorm, maxNorm: Self.maxGradNorm))
+                m.criticOpt.step(gradScale: clipCoefficient(totalNorm: criticNorm, maxNorm: Self.maxGradNorm))
                 for p in actorParams { p.zeroGrad() }
                 for p in criticParams { p.zeroGrad() }
                 let f4 = now()

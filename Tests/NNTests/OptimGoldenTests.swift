@@ -1,5 +1,6 @@
 // AdamW, gradient clipping and LR schedules against PyTorch/transformers goldens
-// (Fixtures/optim_golden.json, written by Reference/make_core_fixtures.py).
+// (Fixtures/optim_golden.json, written by Reference/make_core_fixtures.py), the optimizer
+// passes on pools of 1 and 2 threads.
 import Foundation
 import NN
 import TensorCore
@@ -25,9 +26,11 @@ private func expectClose(_ ours: [Float], _ golden: [Float], rtol: Float, _ what
             sourceLocation: sourceLocation)
 }
 
+private let pools = [1: ThreadPool(threadCount: 1), 2: ThreadPool(threadCount: 2)]
+
 @Suite struct OptimGoldenTests {
-    @Test(arguments: 0..<3)
-    func adamWMatchesTorch(caseIndex: Int) throws {
+    @Test(arguments: 0..<3, [1, 2])
+    func adamWMatchesTorch(caseIndex: Int, threads: Int) throws {
         let c = (fixture["adamw"] as! [[String: Any]])[caseIndex]
         let p = makeParameter(try Tensor(shape: [3, 4], data: floats(c["p0"])))
         let q = makeParameter(try Tensor(shape: [5], data: floats(c["q0"])))
@@ -39,19 +42,19 @@ private func expectClose(_ ours: [Float], _ golden: [Float], rtol: Float, _ what
         for s in 0..<grads.count {
             p.grad = try Tensor(shape: [3, 4], data: floats(grads[s]["p"]))
             q.grad = try Tensor(shape: [5], data: floats(grads[s]["q"]))
-            opt.step()
-            expectClose(p.value.scalars, floats(after[s]["p"]), rtol: 2e-6, "case \(caseIndex) step \(s + 1) p")
-            expectClose(q.value.scalars, floats(after[s]["q"]), rtol: 2e-6, "case \(caseIndex) step \(s + 1) q")
+            opt.step(pool: pools[threads]!)
+            expectClose(p.value.scalars, floats(after[s]["p"]), rtol: 2e-6, "case \(caseIndex) step \(s + 1) p, \(threads)t")
+            expectClose(q.value.scalars, floats(after[s]["q"]), rtol: 2e-6, "case \(caseIndex) step \(s + 1) q, \(threads)t")
         }
     }
 
-    @Test(arguments: 0..<2)
-    func clipGradNormMatchesTorch(caseIndex: Int) throws {
+    @Test(arguments: 0..<2, [1, 2])
+    func clipGradNormMatchesTorch(caseIndex: Int, threads: Int) throws {
         let c = (fixture["clip"] as! [[String: Any]])[caseIndex]
         let a = makeParameter(Tensor(zeros: [3, 4])), b = makeParameter(Tensor(zeros: [7]))
         a.grad = try Tensor(shape: [3, 4], data: floats(c["a"]))
         b.grad = try Tensor(shape: [7], data: floats(c["b"]))
-        let norm = try clipGradNorm([a, b], maxNorm: (c["max_norm"] as! NSNumber).floatValue)
+        let norm = try clipGradNorm([a, b], maxNorm: (c["max_norm"] as! NSNumber).floatValue, pool: pools[threads]!)
         expectClose([norm], [(c["total_norm"] as! NSNumber).floatValue], rtol: 1e-6, "total norm")
         expectClose(a.grad!.scalars, floats(c["a_after"]), rtol: 1e-6, "a clipped")
         expectClose(b.grad!.scalars, floats(c["b_after"]), rtol: 1e-6, "b clipped")

@@ -20,8 +20,9 @@ import TensorCore
         var transA = false, transB = false
         var pad = 0            // extra columns in every leading dimension
         var alpha: Float = 1, beta: Float = 0
+        var blocking = GemmBlocking.current
         var description: String {
-            "m=\(m) n=\(n) k=\(k) \(transA ? "T" : "N")\(transB ? "T" : "N") pad=\(pad) alpha=\(alpha) beta=\(beta)"
+            "m=\(m) n=\(n) k=\(k) \(transA ? "T" : "N")\(transB ? "T" : "N") pad=\(pad) alpha=\(alpha) beta=\(beta) \(blocking)"
         }
     }
 
@@ -36,7 +37,7 @@ import TensorCore
         let c0 = t.beta == 0 ? [Float](repeating: .nan, count: max(1, t.m * ldc)) : values(max(1, t.m * ldc), seed: 99)
         var fast = c0, slow = c0
         Gemm.multiply(m: t.m, n: t.n, k: t.k, a: a, lda: lda, transA: t.transA, b: b, ldb: ldb, transB: t.transB,
-                      c: &fast, ldc: ldc, alpha: t.alpha, beta: t.beta, pool: pool)
+                      c: &fast, ldc: ldc, alpha: t.alpha, beta: t.beta, pool: pool, blocking: t.blocking)
         Gemm.multiplyNaive(m: t.m, n: t.n, k: t.k, a: a, lda: lda, transA: t.transA, b: b, ldb: ldb,
                            transB: t.transB, c: &slow, ldc: ldc, alpha: t.alpha, beta: t.beta)
         var firstBad: Int? = nil
@@ -82,6 +83,18 @@ import TensorCore
         for (ta, tb) in Self.transpositions {
             Self.check(Case(m: 257, n: 300, k: 513, transA: ta, transB: tb))
             Self.check(Case(m: 150, n: 2085, k: 260, transA: ta, transB: tb, pad: 3, alpha: 0.5, beta: 0.25))
+        }
+    }
+
+    /// Blockings other CPUs derive (GemmBlocking(cpu:)) and tiny ones that cut every loop into
+    /// many blocks with ragged ends: several depth blocks accumulate onto C (beta applied once).
+    @Test(arguments: [GemmBlocking(kc: 16, mc: 12, nc: 32), GemmBlocking(kc: 100, mc: 36, nc: 96),
+                      GemmBlocking(kc: 1024, mc: 348, nc: 4096), GemmBlocking(kc: 128, mc: 24, nc: 256)])
+    func otherBlockings(blocking: GemmBlocking) {
+        for (ta, tb) in Self.transpositions {
+            Self.check(Case(m: 257, n: 300, k: 513, transA: ta, transB: tb, blocking: blocking))
+            Self.check(Case(m: 61, n: 97, k: 250, transA: ta, transB: tb, pad: 3, alpha: 0.5, beta: 0.25,
+                            blocking: blocking))
         }
     }
 
