@@ -91,7 +91,8 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "Tokenizers", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
         // HTTP-level, real-browser (headless chromium over its DevTools pipe) and end-to-end tests of `rlhf label`.
         .testTarget(name: "LabelingTests", dependencies: ["Labeling", "RLHF", "Data", "Tokenizers", "Models",
-                                                         .product(name: "Hummingbird", package: "hummingbird")],
+                                                         .product(name: "Hummingbird", package: "hummingbird"),
+                                                         .product(name: "Logging", package: "swift-log")],
                     swiftSettings: fastFlags),
         .testTarget(name: "RunKitTests", dependencies: ["RunKit"], swiftSettings: fastFlags),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"], swiftSettings: fastFlags),

@@ -91,7 +91,8 @@ public enum LabelServer {
     static func jsonBody(_ request: Request, limit: Int) async throws(RequestError) -> JSONValue {
         var req = request
         let buffer: ByteBuffer
-        do { buffer = try await req.collectBody(upTo: limit) } catch let e as HTTPError where e.status == .contentTooLarge {
+        // Past the limit NIO throws its NIOTooManyBytesError, which Hummingbird maps to 413.
+        do { buffer = try await req.collectBody(upTo: limit) } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
             throw RequestError(413, "request body over \(limit) bytes")
         } catch {
             throw RequestError(400, "could not read the request body")

@@ -5,8 +5,8 @@ import ArgumentParser
 import Foundation
 import Labeling
 
-extension LabelMode: @retroactive ExpressibleByArgument {}
-extension PromptFormat: @retroactive ExpressibleByArgument {}
+extension LabelMode: ExpressibleByArgument {}
+extension PromptFormat: ExpressibleByArgument {}
 
 struct LabelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,6 +43,7 @@ struct LabelCommand: ParsableCommand {
         let session = try LabelSession(config: config)
         for n in session.notes { FileHandle.standardError.write(Data("note: \(n)\n".utf8)) }
 
+        let loopback = config.bindsLoopback
         let done = DispatchSemaphore(value: 0)
         let failure = FailureBox()
         Task {
@@ -52,7 +53,7 @@ struct LabelCommand: ParsableCommand {
                 let app = LabelServer.application(session: session, token: secret) { port in
                     let shown = host.contains(":") ? "[\(host)]" : host
                     var url = "http://\(shown):\(port)/"
-                    if !config.bindsLoopback { url += "?token=\(secret)" }
+                    if !loopback { url += "?token=\(secret)" }
                     // Unbuffered: a script waiting for the URL on a pipe sees it at once.
                     say("Labelling \(total) prompts (\(labelled) done) into \(out)\nOpen \(url)   (Ctrl-C to stop)")
                 }
