@@ -221,7 +221,9 @@ async function stream(item) {
         texts = s.texts;
         if (s.done) {
           ready = !s.error;
-          say(s.error ? "This item failed to generate: " + s.error + " (skip it)" : "Ready: choose with the buttons or keys.", !!s.error);
+          const again = cur.previous ? "Back on item #" + (cur.item + 1) + ": you chose " + cur.previous.choice + ". Choose again."
+                                     : "Ready: choose with the buttons or keys.";
+          say(s.error ? "This item failed to generate: " + s.error + " (skip it)" : again, !!s.error);
           updateButtons();
         }
       }
