@@ -17,6 +17,7 @@ enum LabelPage {
 <style>
   :root { --fg: #111; --bg: #fff; --muted: #444; --line: #767676; --accent: #0b57d0; --accent-fg: #fff; --pick: #e8f0fe; }
   * { box-sizing: border-box; }
+  [hidden] { display: none !important; }
   body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
   header { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem 1rem; padding: .5rem 1rem; border-bottom: 1px solid var(--line); }
   header h1 { font-size: 1.1rem; margin: 0; }
@@ -155,11 +156,11 @@ function renderCards() {
     card.append(h, t);
     if (cur.mode === "pair") {
       const row = document.createElement("div"); row.className = "row";
-      for (const [kind, label, key] of [["up", "Good", i ? "O" : "Q"], ["down", "Bad", i ? "P" : "W"]]) {
+      for (const [kind, label, key] of [["up", "Good (thumbs up)", i ? "O" : "Q"], ["down", "Bad (thumbs down)", i ? "P" : "W"]]) {
         const b = document.createElement("button"); b.type = "button"; b.id = "thumb-" + i + "-" + kind;
         b.setAttribute("aria-pressed", "false");
         b.setAttribute("aria-label", "Response " + letter(i) + ": thumbs " + kind + " (" + key + ")");
-        b.textContent = (kind === "up" ? "\u{1F44D} " : "\u{1F44E} ") + label;
+        b.textContent = label;
         b.onclick = () => toggleThumb(i, kind);
         row.append(b);
       }

@@ -36,6 +36,8 @@ import Tokenizers
             "document.getElementById('item-no').textContent === '#\(n)' && !document.getElementById('pick-A').disabled"
         }
         try await page.wait(for: ready(1))
+        // Only the pair controls show (a CSS `display` must not defeat the `hidden` attribute).
+        #expect(try await page.eval("getComputedStyle(document.getElementById('rate-controls')).display") == .string("none"))
         try await page.press("q")    // thumbs up for A
         #expect(try await page.eval("document.getElementById('thumb-0-up').getAttribute('aria-pressed')") == .string("true"))
         let png = try await page.screenshot()
