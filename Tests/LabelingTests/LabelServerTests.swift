@@ -107,6 +107,33 @@ import Tokenizers
         else { Issue.record("expected a rated group") }
     }
 
+    @Test func twoModelsFillOneSideEachShuffledAndRecorded() async throws {
+        let dir = try tempDir("two")
+        var config = try tinyConfig(dir, prompts: (0..<8).map { "Prompt \($0):" })
+        let (m1, m2) = (fixtureModel("tiny-llama"), fixtureModel("tiny-llama-ref"))
+        config.models = [m1, m2]
+        let s = try await TestServer.start(config)
+        for item in 0..<8 {
+            #expect(try await s.post("/api/next", #"{"labeller":"dee"}"#).json?["item"]?.int == item)
+            _ = try await s.finished("dee", item: item)
+            #expect(try await s.post("/api/label", #"{"labeller":"dee","item":\#(item),"choice":"A"}"#).status == 200)
+        }
+        try await s.stop()
+        let rows = try readRows(dir + "/prefs.jsonl")
+        #expect(rows.count == 8)
+        var leftModels: Set<String> = []
+        for row in rows {
+            let a = row["models"]?["A"]?.string, b = row["models"]?["B"]?.string
+            #expect(Set([a, b]) == Set([m1, m2]) && row["chosen_model"]?.string == a && row["rejected_model"]?.string == b)
+            if let a { leftModels.insert(a) }
+        }
+        // Shuffled per item: over 8 items each model sat on the left at least once.
+        #expect(leftModels == [m1, m2])
+        // Rate mode compares no models.
+        config.mode = .rate
+        #expect(throws: LabelError.self) { _ = try LabelSession(config: config) }
+    }
+
     @Test func tokenAndHostGuards() async throws {
         // Off loopback every request needs the token.
         var config = try tinyConfig(try tempDir("guard"), prompts: ["Hi:"])
