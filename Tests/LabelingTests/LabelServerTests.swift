@@ -53,7 +53,13 @@ import Tokenizers
         // A crash: the held decision (item 1) is in the journal only; a restart appends it.
         let before = try Foundation.Data(contentsOf: URL(fileURLWithPath: out))
         try await s.stop(flush: false)
+        // ... and a row cut short by it (no newline): dropped at restart, the item labelled again.
+        let torn = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        try torn.seekToEnd()
+        try torn.write(contentsOf: Foundation.Data(#"{"prompt": [{"ro"#.utf8))
+        try torn.close()
         s = try await TestServer.start(config)
+        #expect(s.session.notes.contains { $0.contains("dropped an incomplete last line") })
         rows = try readRows(out)
         #expect(rows.map { $0["item"]?.int } == [0, 1] && rows[1]["choice"]?.string == "B")
         // Appended, never rewritten: the first run's bytes are a prefix of the file.
