@@ -61,7 +61,9 @@ struct Decision: Sendable, Equatable {
             }
             var ratings: [Int] = []
             for (i, v) in list.enumerated() {
-                guard let r = v.int, (1...5).contains(r) else { throw RequestError(400, "field \"ratings[\(i)]\": expected an integer in 1...5") }
+                guard let r = v.int, (1...5).contains(r) else {
+                    throw RequestError(400, "field \"ratings[\(i)]\": expected an integer in 1...5")
+                }
                 ratings.append(r)
             }
             verdict = .rated(ratings)

@@ -81,7 +81,8 @@ public enum LabelServer {
 
     static let securityHeaders: HTTPFields = [
         .cacheControl: "no-store",
-        HTTPField.Name("Content-Security-Policy")!: "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+        HTTPField.Name("Content-Security-Policy")!: "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+            + "connect-src 'self'; "
             + "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
         HTTPField.Name("X-Content-Type-Options")!: "nosniff",
         HTTPField.Name("Referrer-Policy")!: "no-referrer",
@@ -145,7 +146,9 @@ public enum LabelServer {
         func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
             if loopback {
                 let host = request.head.authority ?? ""
-                guard Guard.isLoopbackHost(host) else { return errorResponse(RequestError(403, "Host \"\(host)\" is not a loopback name")) }
+                guard Guard.isLoopbackHost(host) else {
+                    return errorResponse(RequestError(403, "Host \"\(host)\" is not a loopback name"))
+                }
             }
             if request.method == .post {
                 guard let given = request.headers[LabelServer.tokenHeader], Guard.same(given, token) else {

@@ -59,7 +59,8 @@ public actor LabelSession {
         notes = log.notes
         for (item, prompt) in log.recorded {
             guard item < prompts.count else {
-                throw LabelError.file("\(log.outURL.lastPathComponent): item \(item) is beyond the \(prompts.count) prompts; use a new --out for other prompts")
+                throw LabelError.file("\(log.outURL.lastPathComponent): item \(item) is beyond the \(prompts.count) prompts; "
+                                      + "use a new --out for other prompts")
             }
             if prompt != Self.promptJSON(prompts[item].prompt, chat: sampler.chat) {
                 throw LabelError.file("\(log.outURL.lastPathComponent): item \(item) was labelled with another prompt than "
@@ -211,7 +212,8 @@ public actor LabelSession {
         if config.mode == .pair {
             f.append(("models", .object([("A", .string(owners[0])), ("B", .string(owners[1]))])))
             if d.verdict == .a || d.verdict == .b {
-                f += [("chosen_model", .string(owners[d.verdict == .a ? 0 : 1])), ("rejected_model", .string(owners[d.verdict == .a ? 1 : 0]))]
+                let (c, r) = d.verdict == .a ? (0, 1) : (1, 0)
+                f += [("chosen_model", .string(owners[c])), ("rejected_model", .string(owners[r]))]
             }
             f.append(("thumbs", .object([("A", d.thumbs[0].map { .string($0.rawValue) } ?? .null),
                                          ("B", d.thumbs[1].map { .string($0.rawValue) } ?? .null)])))

@@ -126,11 +126,13 @@ final class ResponseSampler: @unchecked Sendable {
     static func encode(_ prompt: RowContent, for model: LoadedModel) throws -> [Int32] {
         let tok = model.bundle.tokenizer
         switch (prompt, model.chat) {
-        case let (.text(s), true): return try tok.encodeChat([ChatMessage(role: "user", content: s)], addGenerationPrompt: true).map(Int32.init)
+        case let (.text(s), true):
+            return try tok.encodeChat([ChatMessage(role: "user", content: s)], addGenerationPrompt: true).map(Int32.init)
         case let (.messages(m), true): return try tok.encodeChat(m, addGenerationPrompt: true).map(Int32.init)
         case let (.text(s), false): return tok.encode(s).map(Int32.init)
         case (.messages, false):
-            throw LabelError.model("\(model.name): a prompt given as messages needs a chat template (--prompt-format raw or a model without one)")
+            throw LabelError.model("\(model.name): a prompt given as messages needs the chat template "
+                                   + "(not --prompt-format raw, and a model that has one)")
         }
     }
 
@@ -143,7 +145,8 @@ final class ResponseSampler: @unchecked Sendable {
         let tok = model.bundle.tokenizer
         let eos = Set(model.bundle.eosTokenIds)
         var streamed = [[Int]](repeating: [], count: slots.count)
-        let result = try Generator.generate(model.bundle.model, prompts: Array(repeating: ids, count: slots.count), config: config) { _, toks in
+        let prompts = Array(repeating: ids, count: slots.count)
+        let result = try Generator.generate(model.bundle.model, prompts: prompts, config: config) { _, toks in
             for (r, t) in toks.enumerated() {
                 guard let t, !eos.contains(t) else { continue }
                 streamed[r].append(Int(t))
