@@ -29,11 +29,17 @@ let package = Package(
         .library(name: "RunKit", targets: ["RunKit"]),
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "Distributed", targets: ["Distributed"]),
+        .library(name: "Labeling", targets: ["Labeling"]),
         .executable(name: "rlhf", targets: ["rlhf"]),
         .executable(name: "rlhf-bench", targets: ["rlhf-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The labelling web server (`rlhf label`) only; no other target links it.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // bf16 packing and micro-kernel in C: intrinsics behind target attributes, chosen by CPUID.
@@ -53,10 +59,17 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["CMPI", "TensorCore", "RLMath"], swiftSettings: fastFlags),
         .target(name: "RLHF", dependencies: ["TensorCore", "NN", "SafeTensors", "Tokenizers", "Models", "Generation", "RLMath", "Data", "RunKit", "GGUF"],
                 swiftSettings: fastFlags),
+        // `rlhf label`: the web page, its HTTP API and the append-only preference file it writes.
+        .target(name: "Labeling", dependencies: ["RLHF", "Generation", "Tokenizers", "Data", "RunKit", "Models",
+                                                 .product(name: "Hummingbird", package: "hummingbird"),
+                                                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                                                 .product(name: "NIOCore", package: "swift-nio"),
+                                                 .product(name: "Logging", package: "swift-log")],
+                swiftSettings: fastFlags),
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "TensorCore", "NN", "SafeTensors", "Tokenizers", "Models", "Generation", "RLHF", "GGUF",
+                "TensorCore", "NN", "SafeTensors", "Tokenizers", "Models", "Generation", "RLHF", "GGUF", "Labeling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastFlags),
@@ -86,6 +99,11 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "RLHF", "Generation", "Models", "Tokenizers", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
         .testTarget(name: "RLMathTests", dependencies: ["RLMath", "TensorCore", "GradCheck"], exclude: ["Fixtures"], swiftSettings: fastFlags),
         .testTarget(name: "DataTests", dependencies: ["Data", "Tokenizers", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
+        // HTTP-level, real-browser (headless chromium over its DevTools pipe) and end-to-end tests of `rlhf label`.
+        .testTarget(name: "LabelingTests", dependencies: ["Labeling", "RLHF", "Data", "Tokenizers", "Models",
+                                                         .product(name: "Hummingbird", package: "hummingbird"),
+                                                         .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: fastFlags),
         .testTarget(name: "RunKitTests", dependencies: ["RunKit"], swiftSettings: fastFlags),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"], swiftSettings: fastFlags),
     ],

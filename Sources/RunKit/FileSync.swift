@@ -15,9 +15,9 @@ public struct FileSyncError: Error, CustomStringConvertible {
     public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
 }
 
-enum FileSync {
+public enum FileSync {
     /// fsync on `path` (a file or a directory).
-    static func sync(_ path: String) throws {
+    public static func sync(_ path: String) throws {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw FileSyncError(path: path, operation: "open", code: errno) }
         defer { close(fd) }
@@ -59,7 +59,7 @@ enum FileSync {
 
     /// Writes `data` to a temp file beside `url`, fsyncs it, renames it over `url` and fsyncs
     /// the folder: a reader sees the old contents or the new, never a mix.
-    static func writeAtomically(_ data: Foundation.Data, to url: URL) throws {
+    public static func writeAtomically(_ data: Foundation.Data, to url: URL) throws {
         let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         do {
             try data.write(to: temp)

@@ -16,11 +16,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "The prompt text.") var prompt: String
     @Flag(help: "Wrap the prompt in the model's chat template as a user message.") var chat = false
     @Option(help: "With --chat: a system message.") var system: String?
-    @Option(help: "Maximum number of new tokens.") var maxNewTokens = 64
-    @Option(help: "Sampling temperature (0 = greedy).") var temperature: Float = 0.7
-    @Option(help: "Keep the k most likely tokens (0 = off).") var topK = 0
-    @Option(help: "Nucleus sampling mass in (0, 1] (1 = off).") var topP: Float = 1
-    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @OptionGroup var sampling: SamplingOptions
 
     func run() throws {
         let bundle = try ModelBundle(directory: model)
@@ -35,10 +31,9 @@ struct GenerateCommand: ParsableCommand {
             ids = tok.encode(prompt)
         }
         if bundle.eosTokenIds.isEmpty {
-            FileHandle.standardError.write(Data("warning: the model names no EOS token; generating exactly \(maxNewTokens) tokens\n".utf8))
+            FileHandle.standardError.write(Data("warning: the model names no EOS token; generating exactly \(sampling.maxNewTokens) tokens\n".utf8))
         }
-        let config = SamplingConfig(maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP,
-                                    eosTokenIds: bundle.eosTokenIds, padTokenId: bundle.padTokenId, seed: seed)
+        let config = sampling.config(eosTokenIds: bundle.eosTokenIds, padTokenId: bundle.padTokenId)
         var streamed: [Int] = []
         var printed = ""
         let eos = Set(bundle.eosTokenIds)

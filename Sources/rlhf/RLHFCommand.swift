@@ -25,5 +25,5 @@ struct RLHFCommand: ParsableCommand {
 
     /// Subcommands that exist today. Add a new one here when its file lands.
     static let available: [ParsableCommand.Type] = [TokenizeCommand.self, GenerateCommand.self, PerplexityCommand.self, SFTCommand.self, RewardCommand.self, DPOCommand.self, PPOCommand.self, RLCommand.self,
-                                                      DemoCommand.self, ConvertCommand.self, MergeCommand.self]
+                                                      DemoCommand.self, ConvertCommand.self, MergeCommand.self, LabelCommand.self]
 }
