@@ -255,9 +255,9 @@ public final class PPOTrainer {
                 try tape.backward(total)
                 // Norms before clipping are logged whether or not clipping is on.
                 let clip = config.maxGradNorm > 0 ? config.maxGradNorm : Float.infinity
-                let actorNorm = try clipGradNorm(actorParams, maxNorm: clip)
-                let criticNorm = try clipGradNorm(criticParams, maxNorm: clip)
-                actorOpt.step(); criticOpt?.step()
+                // Clipping fused into AdamW (same bits as clipGradNorm, then step).
+                let actorNorm = try actorOpt.clipAndStep(maxNorm: clip)
+                let criticNorm = try criticOpt?.clipAndStep(maxNorm: clip) ?? 0
                 for p in actorParams { p.zeroGrad() }
                 for p in criticParams { p.zeroGrad() }
                 steps.append(PPOStepStats(policyLoss: pl.loss.value.item, valueLoss: vl?.loss.value.item ?? 0, clipFraction: pl.clipFraction,

@@ -122,19 +122,19 @@ final class SupervisedSteps<Task: TrainingTask>: RunTask {
             tokens += t
         }
         // 3. Clip and step. A NaN or infinity in the loss or the gradients stops the run before
-        // the optimizer step would poison the weights (losses and clipGradNorm throw on NaN/Inf
-        // themselves; the checks here cover what they leave: an unclipped gradient).
+        // the optimizer step would poison the weights (losses and the gradient norm throw on
+        // NaN/Inf themselves; the checks here cover what they leave: an unclipped gradient).
         let loss = metrics["train/loss"] ?? 0
         guard loss.isFinite else { throw NonFiniteValue(what: "train/loss = \(loss)") }
-        if args.maxGradNorm > 0 {
-            let norm = try clipGradNorm(params, maxNorm: args.maxGradNorm)
-            guard norm.isFinite else { throw NonFiniteValue(what: "train/grad_norm = \(norm)") }
-            metrics["train/grad_norm"] = Double(norm)
-        } else if let bad = FiniteCheck.firstNonFinite(FiniteCheck.gradients(named)) {
-            throw NonFiniteValue(what: bad)
-        }
         let multiplier = schedule.multiplier(step: step)
-        optimizer.step(lrMultiplier: multiplier)
+        if args.maxGradNorm > 0 {
+            // Clipping fused into AdamW: same bits as clipGradNorm then step; throws before any update.
+            let norm = try optimizer.clipAndStep(maxNorm: args.maxGradNorm, lrMultiplier: multiplier)
+            metrics["train/grad_norm"] = Double(norm)
+        } else {
+            if let bad = FiniteCheck.firstNonFinite(FiniteCheck.gradients(named)) { throw NonFiniteValue(what: bad) }
+            optimizer.step(lrMultiplier: multiplier)
+        }
         for p in params { p.zeroGrad() }
         step += 1
         metrics["train/lr"] = Double(args.learningRate * multiplier)
