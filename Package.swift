@@ -49,12 +49,13 @@ let package = Package(
         // Open MPI (Debian: libopenmpi-dev). Its handles are macros; Sources/CMPI/shim.h wraps them.
         .systemLibrary(name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
         .target(name: "Distributed", dependencies: ["CMPI", "TensorCore", "RLMath"], swiftSettings: fastFlags),
-        .target(name: "RLHF", dependencies: ["TensorCore", "NN", "SafeTensors", "Tokenizers", "Models", "Generation", "RLMath", "Data", "RunKit", "GGUF"],
+        .target(name: "RLHF", dependencies: ["TensorCore", "NN", "SafeTensors", "Tokenizers", "Models", "Generation", "RLMath", "Data", "RunKit", "GGUF",
+                                            "Distributed"],
                 swiftSettings: fastFlags),
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "TensorCore", "NN", "SafeTensors", "Tokenizers", "Models", "Generation", "RLHF", "GGUF",
+                "TensorCore", "NN", "SafeTensors", "Tokenizers", "Models", "Generation", "RLHF", "GGUF", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastFlags),
