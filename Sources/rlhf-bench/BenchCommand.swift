@@ -10,7 +10,8 @@ struct BenchCommand: ParsableCommand {
         subcommands: BenchCommand.available
     )
 
-    /// One entry per benchmark family (core, tokenizers, models, generate, trainers, ppo, allreduce).
+    /// One entry per benchmark family (core, tokenizers, models, generate, trainers, ppo, allreduce, dataparallel).
     static let available: [ParsableCommand.Type] = [CoreBench.self, ModelsBench.self, GenerateBench.self, TokenizersBench.self,
-                                                        TrainersBench.self, PPOBench.self, GRPOBench.self, AllreduceBench.self]
+                                                        TrainersBench.self, PPOBench.self, GRPOBench.self, AllreduceBench.self,
+                                                        DataParallelBench.self]
 }
