@@ -229,7 +229,7 @@ public final class PPOTrainer {
             returns = gae.returns
         case .grpo:
             let total = try maskedRowSums(shaped.rewards, mask: mask).scalars
-            advantages = try perToken(try grpoAdvantages(scores: total, groupSize: g, scale: config.scaleRewards), mask: mask)
+            advantages = try perToken(try groupAdvantages(total, groupSize: g), mask: mask)
         case .rloo:
             let total = try maskedRowSums(shaped.rewards, mask: mask).scalars
             advantages = try perToken(try rlooAdvantages(scores: total, groupSize: g), mask: mask)
@@ -240,6 +240,19 @@ public final class PPOTrainer {
                           values: values, rewards: shaped.rewards, advantages: advantages, returns: returns,
                           scores: shaped.scores.scalars, rawScores: raw, klPerSequence: shaped.klSum.scalars,
                           hitEOS: gen.hitEOS, responseLengths: gen.tokens.map(\.count))
+    }
+
+    /// GRPO's advantages; `scale_rewards: batch` divides by the sample std of the global batch's
+    /// scores (groups, and so the other scales, stay on one rank).
+    func groupAdvantages(_ total: [Float], groupSize g: Int) throws -> [Float] {
+        guard communicator.size > 1, config.scaleRewards == .batch else {
+            return try grpoAdvantages(scores: total, groupSize: g, scale: config.scaleRewards)
+        }
+        let all = try communicator.allgather(total).flatMap { $0 }.map(Double.init)
+        let mu = all.reduce(0, +) / Double(all.count)
+        let std = all.count > 1 ? (all.reduce(0) { $0 + ($1 - mu) * ($1 - mu) } / Double(all.count - 1)).squareRoot() : 0
+        let eps = 1e-4   // grpoAdvantages' default
+        return try grpoAdvantages(scores: total, groupSize: g, scale: .none).map { Float(Double($0) / (std + eps)) }
     }
 
     /// Whitening over the global batch (RLMath's own with one rank).
