@@ -72,7 +72,10 @@ struct DataParallelBench: ParsableCommand {
             optimizer.step()
             return (now() - t0, t2 - t1)
         }
-        func med(_ x: [Double]) -> Double { let s = x.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+        func med(_ x: [Double]) -> Double {
+            let s = x.sorted()
+            return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        }
         func slowest(_ x: Double) throws -> Double { try comm.allreduce(x, .max) }
 
         // 1. Reference: the whole global batch on every rank at once, no collectives between steps.

@@ -347,11 +347,10 @@ public final class PPOTrainer {
                 actorOpt.step(); criticOpt?.step()
                 for p in actorParams { p.zeroGrad() }
                 for p in criticParams { p.zeroGrad() }
-                let ps = objective.isClip ? policyShare : tokenShare
-                steps.append(try globalStats([Double(pl.loss.value.item) * Double(ps), Double(vl?.loss.value.item ?? 0) * Double(tokenShare),
-                                              Double(pl.clipFraction) * Double(tokenShare), Double(vl?.clipFraction ?? 0) * Double(tokenShare),
-                                              Double(pl.approxKL) * Double(tokenShare), Double(entropy.value.item) * Double(tokenShare)],
-                                             actorNorm, criticNorm))
+                let (ps, ts) = (Double(objective.isClip ? policyShare : tokenShare), Double(tokenShare))
+                let weighted = [Double(pl.loss.value.item) * ps, Double(vl?.loss.value.item ?? 0) * ts, Double(pl.clipFraction) * ts,
+                                Double(vl?.clipFraction ?? 0) * ts, Double(pl.approxKL) * ts, Double(entropy.value.item) * ts]
+                steps.append(try globalStats(weighted, actorNorm, criticNorm))
             }
         }
         var postUpdateKL: Float?
@@ -411,7 +410,8 @@ public final class PPOTrainer {
     /// Rank 0 writes every row of the global batch (`batchPrompts`): the others send it their
     /// responses and scores.
     func writeSamples(_ exp: Experience, _ batchPrompts: [PromptExample]) throws {
-        var responses = (0..<exp.batch).map { r in Array(exp.actions[(r * exp.actionCount)..<(r * exp.actionCount + exp.responseLengths[r])]) }
+        let a = exp.actionCount
+        var responses = (0..<exp.batch).map { r in Array(exp.actions[(r * a)..<(r * a + exp.responseLengths[r])]) }
         var scores = exp.rawScores
         if communicator.size > 1 {
             // Each row as its length then its tokens, in rank (= global row) order.

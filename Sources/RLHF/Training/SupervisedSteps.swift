@@ -138,7 +138,8 @@ final class SupervisedSteps<Task: TrainingTask>: RunTask {
             let count = batch.map(task.normalizerCount) ?? 0
             let global = try communicator.allreduce(Int64(count), .sum)
             guard global > 0 else {
-                throw NonFiniteValue(what: "train/loss: micro-batch \(micro + 1) of step \(step + 1) has nothing to score (no target token or comparison)")
+                throw NonFiniteValue(what: "train/loss: micro-batch \(micro + 1) of step \(step + 1) has nothing to score "
+                                     + "(no target token or comparison)")
             }
             metrics["train/loss", default: 0] += 0  // present on every rank, even one with nothing to score
             guard let batch, count > 0 else { continue }
