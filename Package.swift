@@ -57,7 +57,8 @@ let package = Package(
         // Open MPI (Debian: libopenmpi-dev). Its handles are macros; Sources/CMPI/shim.h wraps them.
         .systemLibrary(name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
         .target(name: "Distributed", dependencies: ["CMPI", "TensorCore", "RLMath"], swiftSettings: fastFlags),
-        .target(name: "RLHF", dependencies: ["TensorCore", "NN", "SafeTensors", "Tokenizers", "Models", "Generation", "RLMath", "Data", "RunKit", "GGUF"],
+        .target(name: "RLHF", dependencies: ["TensorCore", "NN", "SafeTensors", "Tokenizers", "Models", "Generation", "RLMath", "Data", "RunKit", "GGUF",
+                                            "Distributed"],
                 swiftSettings: fastFlags),
         // `rlhf label`: the web page, its HTTP API and the append-only preference file it writes.
         .target(name: "Labeling", dependencies: ["RLHF", "Generation", "Tokenizers", "Data", "RunKit", "Models",
@@ -69,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "TensorCore", "NN", "SafeTensors", "Tokenizers", "Models", "Generation", "RLHF", "GGUF", "Labeling",
+                "TensorCore", "NN", "SafeTensors", "Tokenizers", "Models", "Generation", "RLHF", "GGUF", "Labeling", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastFlags),

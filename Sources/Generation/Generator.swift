@@ -45,7 +45,9 @@ public enum Generator {
     /// Samples continuations of `prompts` (token ids, any lengths >= 1).
     /// `onStep(step, newTokens)` is called after each decode step (nil for finished rows):
     /// used for streaming.
-    public static func generate(_ model: CausalLM, prompts: [[Int32]], config: SamplingConfig,
+    /// `firstRow`: the index of prompts[0] in a larger batch split over ranks; row r samples
+    /// from Philox(seed, stream: firstRow + r), so a row's tokens do not depend on the split.
+    public static func generate(_ model: CausalLM, prompts: [[Int32]], config: SamplingConfig, firstRow: Int = 0,
                                 onStep: ((Int, [Int32?]) -> Void)? = nil) throws -> GenerationResult {
         try config.validate()
         guard !prompts.isEmpty else { throw GenerationError.invalidPrompt("no prompts given") }
@@ -66,7 +68,7 @@ public enum Generator {
         let batch = try TokenBatch.leftPadded(prompts, padId: config.padTokenId)
         let b = batch.batch, v = c.vocabSize
         let cache = KVCache(config: c, batch: b, capacity: width + config.maxNewTokens)
-        var rngs = (0..<b).map { Philox(seed: config.seed, stream: UInt64($0)) }
+        var rngs = (0..<b).map { Philox(seed: config.seed, stream: UInt64(firstRow + $0)) }
         let eos = Set(config.eosTokenIds)
 
         var tokens = [[Int32]](repeating: [], count: b)

@@ -9,6 +9,12 @@ import TensorCore
 /// Returns G_t = Σ_{s >= t, valid} r_s per row, then whitened over the batch's valid tokens.
 /// - rewards: (B, A) r_t; mask: (B, A) -> (B, A) advantages, 0 where mask == 0.
 public func reinforcePlusPlusAdvantages(rewards: Tensor, mask: Tensor) throws(TensorError) -> Tensor {
+    try whiten(try reinforcePlusPlusReturns(rewards: rewards, mask: mask), mask: mask)
+}
+
+/// G_t = Σ_{s >= t, valid} r_s per row, before whitening (data parallelism whitens over every
+/// rank's rows). - rewards: (B, A) r_t; mask: (B, A) -> (B, A), 0 where mask == 0.
+public func reinforcePlusPlusReturns(rewards: Tensor, mask: Tensor) throws(TensorError) -> Tensor {
     try Check.same("reinforcePlusPlusAdvantages", rewards.shape, [("mask", mask.shape)])
     guard rewards.rank == 2 else { throw .shapeMismatch(op: "reinforcePlusPlusAdvantages", detail: "rewards must be (B, A)") }
     let (b, a) = (rewards.shape[0], rewards.shape[1])
@@ -20,7 +26,7 @@ public func reinforcePlusPlusAdvantages(rewards: Tensor, mask: Tensor) throws(Te
             returns[flat: r * a + t] = Float(g)
         }
     }
-    return try whiten(returns, mask: mask)
+    return returns
 }
 
 /// The baseline variant's first step: each score minus its group's mean. (B,) -> (B,).

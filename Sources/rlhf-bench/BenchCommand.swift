@@ -13,5 +13,5 @@ struct BenchCommand: ParsableCommand {
     /// One entry per benchmark family.
     static let available: [ParsableCommand.Type] = [CoreBench.self, GemmBench.self, ModelsBench.self, GenerateBench.self,
                                                         TokenizersBench.self, TrainersBench.self, PPOBench.self, GRPOBench.self,
-                                                        ScalingBench.self, AllreduceBench.self, LoRABench.self]
+                                                        ScalingBench.self, AllreduceBench.self, DataParallelBench.self, LoRABench.self]
 }

@@ -75,7 +75,7 @@ func value(_ record: MetricsRecord, _ name: String) -> Double? { record.scalars.
             #expect(d > 0, "the update moved the policy")
             let measured = try #require(result.means["ppo/penalty_kl"])
             #expect(abs(measured - d) <= 1e-5 * max(1, d), "iteration \(it): logged penalty KL \(measured) vs measured after the update \(d)")
-            trainer.controlKL(exp, result)
+            try trainer.controlKL(exp, result)
             let target = 0.05
             let want = d < target / 1.5 ? betaBefore / 2 : (d > target * 1.5 ? betaBefore * 2 : betaBefore)
             #expect(trainer.penalty?.beta == want, "iteration \(it): beta_pen \(betaBefore) -> \(trainer.penalty?.beta ?? .nan), KL \(d)")

@@ -153,7 +153,7 @@ enum PPOReference {
             let orders = run["orders"] as! [[Int]]
             let result = try trainer.update(&exp, orders: orders)
             PPOReference.expectSteps(result.steps, run["steps"] as! [[String: Any]], "iteration \(it)")
-            trainer.controlKL(exp, result)
+            try trainer.controlKL(exp, result)
             #expect(abs(trainer.klController.beta - number(run["beta_after"])) <= 1e-6,
                     "iteration \(it): beta after \(trainer.klController.beta) vs \(number(run["beta_after"]))")
         }
@@ -171,7 +171,7 @@ enum PPOReference {
         let d = try #require(result.postUpdateKL)
         #expect(abs(d - number(run["post_update_kl"])) <= 1e-5, "KL(pi_old || pi_new) after the update: \(d) vs \(number(run["post_update_kl"]))")
         #expect(result.means["ppo/penalty_kl"] == Double(d))
-        trainer.controlKL(exp, result)
+        try trainer.controlKL(exp, result)
         #expect(trainer.penalty?.beta == number(run["beta_pen_after"]))
         try PPOReference.expectParameters(trainer, prefix: "klpen.")
     }

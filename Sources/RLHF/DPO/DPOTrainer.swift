@@ -6,6 +6,7 @@
 // (rewards/chosen, rewards/rejected, rewards/accuracies, rewards/margins, logps/*).
 // Leaves out precomputed reference log-probs (the reference runs alongside each batch).
 import Data
+import Distributed
 import Foundation
 import Models
 import NN
@@ -97,6 +98,9 @@ public final class DPOTrainer: CausalLMTraining {
                          ("logps/rejected", mean(rejected.value))])
     }
 
+    /// Comparisons: the loss and TRL's statistics are means over them.
+    public func normalizerCount(_ p: PreferenceBatch) -> Int { p.better.count }
+
     public func loss(_ p: PreferenceBatch) throws -> (loss: Variable, metrics: [(String, Double)], tokens: Int) {
         let (r, stats) = try objective(p)
         return (r.loss, stats.map { ("train/\($0.0)", $0.1) }, p.batch.attentionMask.reduce(0) { $0 + Int($1) })
@@ -126,8 +130,10 @@ public final class DPOTrainer: CausalLMTraining {
         config.refModelPath.map { ["ref_model_config": ($0 as NSString).appendingPathComponent("config.json")] } ?? [:]
     }
 
+    /// Trains; with a `communicator` of N ranks each takes its shard of every global batch.
     public func train(resume: Bool = false, stopAfter: Int? = nil, log: @escaping (String) -> Void = { _ in },
-                      progress: ProgressReporter? = nil) throws -> TrainingSummary {
-        try runTraining(args: config.training, trainCount: train.count, resume: resume, stopAfter: stopAfter, log: log, progress: progress)
+                      progress: ProgressReporter? = nil, communicator: any Communicator = SingleProcess()) throws -> TrainingSummary {
+        try runTraining(args: config.training, trainCount: train.count, resume: resume, stopAfter: stopAfter, log: log, progress: progress,
+                        communicator: communicator)
     }
 }

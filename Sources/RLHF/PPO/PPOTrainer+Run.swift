@@ -1,6 +1,7 @@
 // The RL engine's iterations in the RunLoop: one unit is one iteration (rollout to KL
 // control); its checkpoint is PPOCheckpoint; the final actor is published at the top of
 // output_dir and the critic, for `gae`, in `critic/`.
+import Distributed
 import Foundation
 import Models
 import RunKit
@@ -13,10 +14,15 @@ public struct PPOSummary {
 extension PPOTrainer: RunTask {
     /// Runs the remaining iterations in the `RunDirectory` at output_dir. A non-finite loss,
     /// gradient norm or weight stops the run naming the iteration; the last checkpoint stays.
-    public func train(resume: Bool = false, stopAfter: Int? = nil, progress: ProgressReporter? = nil) throws -> PPOSummary {
+    /// With a `communicator` of N ranks, each rolls out and trains on its shard of every batch.
+    public func train(resume: Bool = false, stopAfter: Int? = nil, progress: ProgressReporter? = nil,
+                      communicator: any Communicator = SingleProcess()) throws -> PPOSummary {
+        self.communicator = communicator
+        reducers = nil
         let cadence = RunCadence(outputDir: config.outputDir, overwrite: config.overwriteOutputDir, loggingSteps: config.loggingSteps,
                                  evalSteps: 0, saveSteps: config.saveSteps, saveTotalLimit: config.saveTotalLimit)
-        let s = try RunLoop.run(self, cadence: cadence, resume: resume, stopAfter: stopAfter, log: log, progress: progress)
+        let s = try RunLoop.run(self, cadence: cadence, resume: resume, stopAfter: stopAfter, log: log, progress: progress,
+                                communicator: communicator)
         return PPOSummary(iterations: s.units, history: s.history)
     }
 

@@ -3,8 +3,12 @@
 // critic. One iteration is the recipe
 //   1. rollout  2. score  3. rewards  4. advantages  5. update  6. KL control  7. log/checkpoint
 // with every formula in RLMath; this type only orchestrates. Real epochs over the prompt set
-// (seeded shuffle); total_episodes counts prompts exactly. Leaves out data parallelism.
+// (seeded shuffle); total_episodes counts prompts exactly. Data parallel under MPI: each rank
+// rolls out and trains on its shard of every global batch (whole groups), with batch
+// statistics and loss normalisers over the global batch (docs/distributed.md). Leaves out a
+// global mean of WeightedRewards' per-source metrics (each rank logs its own shard's).
 import Data
+import Distributed
 import Foundation
 import Generation
 import Models
@@ -35,7 +39,14 @@ public final class PPOTrainer {
     var sampler: EpochSampler
     public private(set) var iteration = 0
     let log: (String) -> Void
-
+    /// The ranks training together (set by `train`); a group of one by default.
+    public internal(set) var communicator: any Communicator = SingleProcess()
+    /// Global row indices of this rank's shard of the current rollout batch.
+    var shard: Range<Int>?
+    /// Rows in the current global rollout batch.
+    var globalRows = 0
+    /// Gradient sums over ranks for the actor and the critic, made on the first update.
+    var reducers: (actor: GradientAllreduce, critic: GradientAllreduce)?
     /// Loads every part the config names (EngineParts.load), then builds the engine on them.
     public convenience init(config: PPOConfig, log: @escaping (String) -> Void = { _ in }) throws {
         try self.init(config: config, parts: try EngineParts.load(config, log: log), log: log)
@@ -100,9 +111,14 @@ public final class PPOTrainer {
         let t0 = Date()
         // 1. Rollout: the next prompts of the epoch (continuing into the next epoch's shuffle).
         // Each prompt G times in a row: rows g*G ..< (g+1)*G are one prompt's group.
-        let batchPrompts = sampler.take(episodes(after: iteration + 1) - episodes(after: iteration))
+        // This rank takes whole groups of the global batch; global row i samples from stream i.
+        let globalPrompts = sampler.take(episodes(after: iteration + 1) - episodes(after: iteration))
             .flatMap { Array(repeating: prompts[$0], count: config.numGenerations) }
-        let sampled = try config.precision.run { try rollout(batchPrompts) }
+        let mine = try GlobalBatch(size: globalPrompts.count, ranks: communicator.size, groupSize: config.numGenerations,
+                                   uneven: .spread).rows(ofRank: communicator.rank)
+        (shard, globalRows) = (mine, globalPrompts.count)
+        let batchPrompts = Array(globalPrompts[mine])
+        let sampled = try config.precision.run { try rollout(batchPrompts, firstRow: mine.lowerBound) }
         let t1 = Date()
         // 2-4. Score, shape the rewards, estimate advantages.
         var exp = try config.precision.run { try makeExperience(sampled, batchPrompts) }
@@ -111,45 +127,60 @@ public final class PPOTrainer {
         let update = try config.precision.run { try self.update(&exp) }
         let t3 = Date()
         // 6. KL control, once per rollout batch.
-        controlKL(exp, update)
+        try controlKL(exp, update)
         iteration += 1
 
-        // 7. Metrics.
+        // 7. Metrics, over the global batch: sums over the rows of every rank.
         let mask = exp.actionMask
         let rewardPerSeq = try maskedRowSums(exp.rewards, mask: mask).scalars
-        let tokens = exp.responseLengths.reduce(0, +)
+        var sums = [Double(exp.rawScores.reduce(0, +)), Double(rewardPerSeq.reduce(0, +)), Double(exp.klPerSequence.reduce(0, +)),
+                    Double(exp.responseLengths.reduce(0, +)), Double(exp.hitEOS.filter { !$0 }.count), Double(exp.batch),
+                    Double(exp.sequences.attentionMask.reduce(0, +))]
+        try communicator.allreduce(&sums, .sum)
+        let (rows, tokens) = (max(sums[5], 1), sums[3])
         var m: [(String, Double)] = [
             ("ppo/episodes", Double(episodes(after: iteration))),
-            ("ppo/score_mean", mean(exp.rawScores)),
-            ("ppo/reward_total_mean", mean(rewardPerSeq)),
-            ("ppo/kl_mean", mean(exp.klPerSequence)),
+            ("ppo/score_mean", sums[0] / rows),
+            ("ppo/reward_total_mean", sums[1] / rows),
+            ("ppo/kl_mean", sums[2] / rows),
             ("ppo/beta", Double(klController.beta)),
-            ("ppo/response_length_mean", Double(tokens) / Double(exp.batch)),
-            ("ppo/truncated_fraction", Double(exp.hitEOS.filter { !$0 }.count) / Double(exp.batch)),
+            ("ppo/response_length_mean", tokens / rows),
+            ("ppo/truncated_fraction", sums[4] / rows),
             ("time/rollout_s", t1.timeIntervalSince(t0)), ("time/scoring_s", t2.timeIntervalSince(t1)), ("time/update_s", t3.timeIntervalSince(t2)),
-            ("ppo/rollout_tokens_per_s", Double(tokens) / max(t1.timeIntervalSince(t0), 1e-9)),
-            ("ppo/train_tokens_per_s", Double(exp.sequences.attentionMask.reduce(0, +)) * Double(config.ppoEpochs) / max(t3.timeIntervalSince(t2), 1e-9)),
+            ("ppo/rollout_tokens_per_s", tokens / max(t1.timeIntervalSince(t0), 1e-9)),
+            ("ppo/train_tokens_per_s", sums[6] * Double(config.ppoEpochs) / max(t3.timeIntervalSince(t2), 1e-9)),
         ]
-        if critic != nil { m.append(("ppo/explained_variance", Double(try explainedVariance(values: exp.values, returns: exp.returns, mask: mask)))) }
+        if critic != nil { m.append(("ppo/explained_variance", try globalExplainedVariance(exp))) }
         let criticFree: Set<String> = ["ppo/value_loss", "ppo/value_clip_fraction", "ppo/critic_grad_norm"]
         m += update.means.sorted { $0.key < $1.key }.filter { critic != nil || !criticFree.contains($0.key) }.map { ($0.key, $0.value) }
         if let penalty { m.append(("ppo/kl_penalty_beta", Double(penalty.beta))) }
         if let weighted = reward as? WeightedRewards {
             m += weighted.lastMeans.enumerated().map { ("ppo/reward_\($0.offset)", $0.element.mean) }   // in config order
         }
-        if iteration % config.loggingSteps == 0 { try writeSamples(exp, batchPrompts) }
+        if iteration % config.loggingSteps == 0 { try writeSamples(exp, globalPrompts) }
         return m
     }
 
-    func mean(_ x: [Float]) -> Double { x.isEmpty ? 0 : Double(x.reduce(0, +)) / Double(x.count) }
+    /// 1 - Var(returns - values) / Var(returns) over every rank's valid tokens.
+    func globalExplainedVariance(_ exp: Experience) throws -> Double {
+        guard communicator.size > 1 else {
+            return Double(try explainedVariance(values: exp.values, returns: exp.returns, mask: exp.actionMask))
+        }
+        var diff = exp.returns
+        for i in 0..<diff.count { diff[flat: i] = exp.returns[flat: i] - exp.values[flat: i] }
+        let varR = try communicator.maskedMoments(exp.returns, mask: exp.actionMask, unbiased: false).variance
+        let varD = try communicator.maskedMoments(diff, mask: exp.actionMask, unbiased: false).variance
+        return varR > 0 ? Double(Float(1 - varD / varR)) : .nan
+    }
 
     /// Step 1: samples one response per prompt from the actor (KV cache; the seed derives
-    /// from the iteration, so a resumed run samples the same tokens).
-    public func rollout(_ batchPrompts: [PromptExample]) throws -> Rollout {
+    /// from the iteration and each row's stream from its global row `firstRow + j`, so a
+    /// resumed run, or one on another number of ranks, samples the same tokens).
+    public func rollout(_ batchPrompts: [PromptExample], firstRow: Int = 0) throws -> Rollout {
         let sampling = SamplingConfig(maxNewTokens: config.maxGenLen, temperature: config.temperature, topK: config.topK,
                                       topP: config.topP, eosTokenIds: eosIds, padTokenId: padId,
                                       seed: config.seed &* 1_000_003 &+ UInt64(iteration))
-        return try Rollout.sample(actor, prompts: batchPrompts.map(\.ids), config: sampling, tokenizer: tokenizer)
+        return try Rollout.sample(actor, prompts: batchPrompts.map(\.ids), config: sampling, tokenizer: tokenizer, firstRow: firstRow)
     }
 
     /// Steps 2-4 on a given generation (fixed rollouts in tests).
@@ -178,7 +209,8 @@ public final class PPOTrainer {
         if config.normalizeReward {
             // The running statistics of every score so far (this batch included), not the
             // batch's own: a batch of one would otherwise always normalise to 0.
-            rewardStats.update(raw)
+            // Every rank adds the whole global batch, in global row order, so the stats agree.
+            rewardStats.update(try communicator.allgather(raw).flatMap { $0 })
             let (mu, sd) = (rewardStats.mean, max(rewardStats.std, 1e-8))
             scores = raw.map { Float((Double($0) - mu) / sd) }
         }
@@ -194,21 +226,39 @@ public final class PPOTrainer {
         switch config.advantageEstimator {
         case .gae:
             let gae = try generalizedAdvantages(rewards: shaped.rewards, values: values, mask: mask, gamma: config.gamma, lambda: config.lambda)
-            advantages = try whiten(gae.advantages, mask: mask)
+            advantages = try batchWhiten(gae.advantages, mask: mask)
             returns = gae.returns
         case .grpo:
             let total = try maskedRowSums(shaped.rewards, mask: mask).scalars
-            advantages = try perToken(try grpoAdvantages(scores: total, groupSize: g, scale: config.scaleRewards), mask: mask)
+            advantages = try perToken(try groupAdvantages(total, groupSize: g), mask: mask)
         case .rloo:
             let total = try maskedRowSums(shaped.rewards, mask: mask).scalars
             advantages = try perToken(try rlooAdvantages(scores: total, groupSize: g), mask: mask)
         case .reinforcePP, .reinforcePPBaseline:
-            advantages = try reinforcePlusPlusAdvantages(rewards: shaped.rewards, mask: mask)
+            advantages = try batchWhiten(try reinforcePlusPlusReturns(rewards: shaped.rewards, mask: mask), mask: mask)
         }
         return Experience(sequences: seq, promptWidth: tp, actions: actions, actionMask: mask, oldLogprobs: old, refLogprobs: ref,
                           values: values, rewards: shaped.rewards, advantages: advantages, returns: returns,
                           scores: shaped.scores.scalars, rawScores: raw, klPerSequence: shaped.klSum.scalars,
                           hitEOS: gen.hitEOS, responseLengths: gen.tokens.map(\.count))
+    }
+
+    /// GRPO's advantages; `scale_rewards: batch` divides by the sample std of the global batch's
+    /// scores (groups, and so the other scales, stay on one rank).
+    func groupAdvantages(_ total: [Float], groupSize g: Int) throws -> [Float] {
+        guard communicator.size > 1, config.scaleRewards == .batch else {
+            return try grpoAdvantages(scores: total, groupSize: g, scale: config.scaleRewards)
+        }
+        let all = try communicator.allgather(total).flatMap { $0 }.map(Double.init)
+        let mu = all.reduce(0, +) / Double(all.count)
+        let std = all.count > 1 ? (all.reduce(0) { $0 + ($1 - mu) * ($1 - mu) } / Double(all.count - 1)).squareRoot() : 0
+        let eps = 1e-4   // grpoAdvantages' default
+        return try grpoAdvantages(scores: total, groupSize: g, scale: .none).map { Float(Double($0) / (std + eps)) }
+    }
+
+    /// Whitening over the global batch (RLMath's own with one rank).
+    func batchWhiten(_ x: Tensor, mask: Tensor) throws -> Tensor {
+        communicator.size == 1 ? try whiten(x, mask: mask) : try communicator.whiten(x, mask: mask)
     }
 
     /// The minibatch orders of one update: one seeded permutation of the rows per epoch.
@@ -226,33 +276,71 @@ public final class PPOTrainer {
         let actorParams = actor.parameters(), criticParams = critic?.parameters() ?? []
         var objective = config.objective
         if case .klPenalty = objective, let penalty { objective = .klPenalty(beta: penalty.beta, estimator: .k3) }
-        for order in orders ?? minibatchOrders(rows: exp.batch) {
+        // Minibatches are drawn from the global rows; this rank trains on those in its shard.
+        let mine = shard ?? 0..<exp.batch
+        if reducers == nil {
+            reducers = (try GradientAllreduce(parameters: actorParams, communicator: communicator, reduction: .sum),
+                        try GradientAllreduce(parameters: criticParams, communicator: communicator, reduction: .sum))
+        }
+        let (actorReducer, criticReducer) = reducers!
+        for order in orders ?? minibatchOrders(rows: shard == nil ? exp.batch : globalRows) {
             for start in stride(from: 0, to: order.count, by: config.miniBatchSize) {
-                let mb = try exp.rows(Array(order[start..<min(order.count, start + config.miniBatchSize)]))
+                let globalSlice = order[start..<min(order.count, start + config.miniBatchSize)]
+                let local = globalSlice.filter { mine.contains($0) }.map { $0 - mine.lowerBound }
+                // Each rank's means are over its rows; weighted by its share of the global token
+                // (or live-row) count, the summed gradients are those of the 1-rank minibatch.
+                var counts = [0.0, 0.0]
+                let mb = local.isEmpty ? nil : try exp.rows(local)
+                if let mb {
+                    let m = mb.actionMask, a = mb.actionCount
+                    counts[0] = (0..<m.count).reduce(0.0) { $0 + Double(m[flat: $1]) }
+                    counts[1] = Double((0..<mb.batch).filter { r in (0..<a).contains { m[flat: r * a + $0] != 0 } }.count)
+                }
+                var global = counts
+                try communicator.allreduce(&global, .sum)
+                let tokenShare = global[0] > 0 ? Float(counts[0] / global[0]) : 0
+                let policyShare: Float
+                switch config.lossType {
+                case .tokenMean: policyShare = tokenShare
+                case .sequenceMean: policyShare = global[1] > 0 ? Float(counts[1] / global[1]) : 0
+                case .drGRPO: policyShare = 1   // its normaliser is already global: rows x max_gen_len
+                }
+                guard let mb, counts[0] > 0 else {
+                    // Nothing of this minibatch here: take part in the sums with no gradient.
+                    try actorReducer.reduce(); try criticReducer.reduce()
+                    let clip = config.maxGradNorm > 0 ? config.maxGradNorm : Float.infinity
+                    let actorNorm = try actorOpt.clipAndStep(maxNorm: clip)
+                    let criticNorm = try criticOpt?.clipAndStep(maxNorm: clip) ?? 0
+                    for p in actorParams { p.zeroGrad() }
+                    for p in criticParams { p.zeroGrad() }
+                    steps.append(try globalStats([0, 0, 0, 0, 0, 0], actorNorm, criticNorm))
+                    continue
+                }
                 let tape = Tape()
                 let (total, pl, vl, entropy) = try tape.record { () throws -> (Variable, PolicyLossResult, ValueLossResult?, Variable) in
                     let (lp, logits) = try ActionScoring.logprobs(actor, mb.sequences, promptWidth: mb.promptWidth, actions: mb.actions,
                                                                   temperature: config.temperature)
-                    let pl = try policyLoss(objective, lp, mb)
-                    var total = pl.loss
+                    let pl = try policyLoss(objective, lp, mb, globalRows: globalSlice.count)
+                    var total = pl.loss.scaled(by: objective.isClip ? policyShare : tokenShare)
                     var vl: ValueLossResult?
                     if let critic {
                         let values = try ActionScoring.values(critic, mb.sequences, promptWidth: mb.promptWidth)
                         let v = try valueLoss(values: values, oldValues: mb.values, returns: mb.returns, mask: mb.actionMask,
                                               clipRange: config.cliprangeValue)
-                        total = try total + v.loss.scaled(by: config.vfCoef)
+                        total = try total + v.loss.scaled(by: config.vfCoef * tokenShare)
                         vl = v
                     }
                     let entropy: Variable
                     if config.entropyCoef != 0 {
                         entropy = try maskedEntropy(logits: logits, mask: mb.actionMask)
-                        total = try total - entropy.scaled(by: config.entropyCoef)
+                        total = try total - entropy.scaled(by: config.entropyCoef * tokenShare)
                     } else {
                         entropy = try Tape.noGrad { try maskedEntropy(logits: Variable(logits.value), mask: mb.actionMask) }
                     }
                     return (total, pl, vl, entropy)
                 }
                 try tape.backward(total)
+                try actorReducer.reduce(); try criticReducer.reduce()
                 // Norms before clipping are logged whether or not clipping is on.
                 let clip = config.maxGradNorm > 0 ? config.maxGradNorm : Float.infinity
                 // Clipping fused into AdamW (same bits as clipGradNorm, then step).
@@ -260,9 +348,10 @@ public final class PPOTrainer {
                 let criticNorm = try criticOpt?.clipAndStep(maxNorm: clip) ?? 0
                 for p in actorParams { p.zeroGrad() }
                 for p in criticParams { p.zeroGrad() }
-                steps.append(PPOStepStats(policyLoss: pl.loss.value.item, valueLoss: vl?.loss.value.item ?? 0, clipFraction: pl.clipFraction,
-                                          valueClipFraction: vl?.clipFraction ?? 0, approxKL: pl.approxKL, entropy: entropy.value.item,
-                                          actorGradNorm: actorNorm, criticGradNorm: criticNorm))
+                let (ps, ts) = (Double(objective.isClip ? policyShare : tokenShare), Double(tokenShare))
+                let weighted = [Double(pl.loss.value.item) * ps, Double(vl?.loss.value.item ?? 0) * ts, Double(pl.clipFraction) * ts,
+                                Double(vl?.clipFraction ?? 0) * ts, Double(pl.approxKL) * ts, Double(entropy.value.item) * ts]
+                steps.append(try globalStats(weighted, actorNorm, criticNorm))
             }
         }
         var postUpdateKL: Float?
@@ -270,9 +359,19 @@ public final class PPOTrainer {
         return PPOUpdateResult(steps: steps, postUpdateKL: postUpdateKL)
     }
 
+    /// One minibatch's statistics summed over ranks (each already weighted by this rank's
+    /// share): policy loss, value loss, clip fraction, value clip fraction, approx KL, entropy.
+    func globalStats(_ weighted: [Double], _ actorNorm: Float, _ criticNorm: Float) throws -> PPOStepStats {
+        var s = weighted
+        try communicator.allreduce(&s, .sum)
+        return PPOStepStats(policyLoss: Float(s[0]), valueLoss: Float(s[1]), clipFraction: Float(s[2]), valueClipFraction: Float(s[3]),
+                            approxKL: Float(s[4]), entropy: Float(s[5]), actorGradNorm: actorNorm, criticGradNorm: criticNorm)
+    }
+
     /// The policy loss of one minibatch: the clipped surrogate in its general form (separate
     /// upper range, KL to the reference in the loss, the configured aggregation), or kl_penalty.
-    func policyLoss(_ objective: PolicyObjective, _ lp: Variable, _ mb: Experience) throws -> PolicyLossResult {
+    /// `globalRows`: the minibatch's rows over every rank (dr_grpo's constant normaliser).
+    func policyLoss(_ objective: PolicyObjective, _ lp: Variable, _ mb: Experience, globalRows: Int? = nil) throws -> PolicyLossResult {
         guard case .clip = objective else {
             return try RLMath.policyLoss(objective, logprobs: lp, oldLogprobs: mb.oldLogprobs, advantages: mb.advantages, mask: mb.actionMask)
         }
@@ -280,7 +379,7 @@ public final class PPOTrainer {
         switch config.lossType {
         case .tokenMean: aggregation = .tokenMean
         case .sequenceMean: aggregation = .sequenceMean
-        case .drGRPO: aggregation = .constant(normalizer: Float(mb.batch * config.maxGenLen))
+        case .drGRPO: aggregation = .constant(normalizer: Float((globalRows ?? mb.batch) * config.maxGenLen))
         }
         return try clippedPolicyLoss(logprobs: lp, oldLogprobs: mb.oldLogprobs, advantages: mb.advantages, mask: mb.actionMask,
                                      clipLow: config.clipRatio, clipHigh: config.epsilonHigh ?? config.clipRatio, aggregation: aggregation,
@@ -294,24 +393,44 @@ public final class PPOTrainer {
             try ActionScoring.logprobs(actor, exp.sequences, promptWidth: exp.promptWidth, actions: exp.actions,
                                        temperature: config.temperature).logprobs.value
         }
-        return try maskedMean(try KLEstimator.k3.estimate(logp: exp.oldLogprobs, logq: now), mask: exp.actionMask)
+        let k3 = try KLEstimator.k3.estimate(logp: exp.oldLogprobs, logq: now)
+        if communicator.size == 1 { return try maskedMean(k3, mask: exp.actionMask) }
+        return Float(try communicator.maskedMean(k3, mask: exp.actionMask))
     }
 
     /// Step 6: the reward's beta from the batch's mean KL per sequence (adaptive schedule
     /// only), and beta_pen of `kl_penalty` from the KL its update moved the policy by.
-    public func controlKL(_ exp: Experience, _ update: PPOUpdateResult) {
-        klController.update(currentKL: exp.klPerSequence.reduce(0, +) / Float(exp.batch), nSteps: exp.batch)
+    public func controlKL(_ exp: Experience, _ update: PPOUpdateResult) throws {
+        // The mean KL per sequence and the row count of the global batch.
+        var kl = [exp.klPerSequence.reduce(0, +)], rows = [Int64(exp.batch)]
+        if communicator.size > 1 { try communicator.allreduce(&kl, .sum); try communicator.allreduce(&rows, .sum) }
+        klController.update(currentKL: kl[0] / Float(rows[0]), nSteps: Int(rows[0]))
         if let d = update.postUpdateKL { penalty?.update(measuredKL: d) }
     }
 
+    /// Rank 0 writes every row of the global batch (`batchPrompts`): the others send it their
+    /// responses and scores.
     func writeSamples(_ exp: Experience, _ batchPrompts: [PromptExample]) throws {
+        let a = exp.actionCount
+        var responses = (0..<exp.batch).map { r in Array(exp.actions[(r * a)..<(r * a + exp.responseLengths[r])]) }
+        var scores = exp.rawScores
+        if communicator.size > 1 {
+            // Each row as its length then its tokens, in rank (= global row) order.
+            let flat = responses.flatMap { [Int64($0.count)] + $0.map(Int64.init) }
+            let all = try communicator.allgather(flat).flatMap { $0 }
+            scores = try communicator.allgather(scores).flatMap { $0 }
+            guard communicator.isRoot else { return }
+            responses = []
+            var i = 0
+            while i < all.count { let n = Int(all[i]); responses.append(all[(i + 1)..<(i + 1 + n)].map { Int32($0) }); i += 1 + n }
+        }
         let url = URL(fileURLWithPath: config.outputDir).appendingPathComponent("samples.jsonl")
         try FileManager.default.createDirectory(atPath: config.outputDir, withIntermediateDirectories: true)
         var lines = ""
-        for r in 0..<exp.batch {
-            let resp = exp.actions[(r * exp.actionCount)..<(r * exp.actionCount + exp.responseLengths[r])].map(Int.init)
+        for r in 0..<responses.count {
             let obj: [String: Any] = ["iteration": iteration, "prompt": tokenizer.decode(batchPrompts[r].ids.map(Int.init), skipSpecialTokens: true),
-                                      "response": tokenizer.decode(resp, skipSpecialTokens: true), "score": Double(exp.rawScores[r])]
+                                      "response": tokenizer.decode(responses[r].map(Int.init), skipSpecialTokens: true),
+                                      "score": Double(scores[r])]
             lines += String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self) + "\n"
         }
         if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
@@ -329,4 +448,9 @@ public final class PPOTrainer {
     }
 
     var samplerPosition: DataPosition { sampler.position }
+}
+
+extension PolicyObjective {
+    /// The clipped surrogate, whose aggregation follows loss_type (kl_penalty is a token mean).
+    var isClip: Bool { if case .clip = self { return true } else { return false } }
 }

@@ -40,8 +40,11 @@ public struct Rollout {
         } ?? []
     }
 
-    /// Samples one response per prompt from `actor` (KV cache) and lays the batch out.
-    public static func sample(_ actor: CausalLM, prompts: [[Int32]], config: SamplingConfig, tokenizer: Tokenizer?) throws -> Rollout {
-        try Rollout(try Generator.generate(actor, prompts: prompts, config: config), pad: config.padTokenId, tokenizer: tokenizer)
+    /// Samples one response per prompt from `actor` (KV cache) and lays the batch out; prompt j
+    /// is global row firstRow + j (its sampling stream, see Generator.generate).
+    public static func sample(_ actor: CausalLM, prompts: [[Int32]], config: SamplingConfig, tokenizer: Tokenizer?,
+                              firstRow: Int = 0) throws -> Rollout {
+        try Rollout(try Generator.generate(actor, prompts: prompts, config: config, firstRow: firstRow), pad: config.padTokenId,
+                    tokenizer: tokenizer)
     }
 }

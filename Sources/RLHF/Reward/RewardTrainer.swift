@@ -7,6 +7,7 @@
 // both saves compute and overfits less than the same comparisons shuffled as pairs).
 // Reports pairwise accuracy and mean margin; saves a *ForSequenceClassification directory.
 import Data
+import Distributed
 import Foundation
 import Models
 import NN
@@ -61,6 +62,9 @@ public final class RewardTrainer: TrainingTask {
         return try bradleyTerryLoss(chosen: better, rejected: worse, margin: margin, centerCoefficient: config.centerRewardsCoefficient)
     }
 
+    /// Comparisons: the loss, accuracy and margin are means over them.
+    public func normalizerCount(_ p: PreferenceBatch) -> Int { p.better.count }
+
     public func loss(_ p: PreferenceBatch) throws -> (loss: Variable, metrics: [(String, Double)], tokens: Int) {
         let r = try preference(p)
         return (r.loss, [("train/accuracy", Double(r.accuracy)), ("train/margin", Double(r.meanMargin))],
@@ -98,8 +102,10 @@ public final class RewardTrainer: TrainingTask {
         TrainerIdentity.fields(settings: config, model: config.data.modelPath, parameters: parameters, files: config.data.identityFiles)
     }
 
+    /// Trains; with a `communicator` of N ranks each takes its shard of every global batch.
     public func train(resume: Bool = false, stopAfter: Int? = nil, log: @escaping (String) -> Void = { _ in },
-                      progress: ProgressReporter? = nil) throws -> TrainingSummary {
-        try runTraining(args: config.training, trainCount: train.count, resume: resume, stopAfter: stopAfter, log: log, progress: progress)
+                      progress: ProgressReporter? = nil, communicator: any Communicator = SingleProcess()) throws -> TrainingSummary {
+        try runTraining(args: config.training, trainCount: train.count, resume: resume, stopAfter: stopAfter, log: log, progress: progress,
+                        communicator: communicator)
     }
 }

@@ -3,6 +3,7 @@
 // held-out loss and perplexity; saves an HF directory (with tokenizer files) at the top of
 // output_dir at the end.
 import Data
+import Distributed
 import Foundation
 import Models
 import NN
@@ -41,6 +42,9 @@ public final class SFTTrainer: CausalLMTraining {
 
     public func batch(_ indices: [Int]) throws -> CollatedBatch { try collator.collate(indices.map { train[$0] }) }
 
+    /// Scored tokens: CausalLM.loss is their mean.
+    public func normalizerCount(_ b: CollatedBatch) -> Int { Self.scoredTokens(b) }
+
     public func loss(_ b: CollatedBatch) throws -> (loss: Variable, metrics: [(String, Double)], tokens: Int) {
         let batch = try TokenBatch(ids: b.ids, batch: b.batch, time: b.time, attentionMask: b.attentionMask, positions: b.positions)
         return (try model.loss(batch, labels: b.labels), [], b.attentionMask.reduce(0) { $0 + Int($1) })
@@ -75,9 +79,11 @@ public final class SFTTrainer: CausalLMTraining {
     var data: DatasetArguments { config.data }
     var settings: Any { config }
 
-    /// Trains, then writes the final model to the top of `<output_dir>`.
+    /// Trains, then writes the final model to the top of `<output_dir>`; with a `communicator`
+    /// of N ranks each takes its shard of every global batch.
     public func train(resume: Bool = false, stopAfter: Int? = nil, log: @escaping (String) -> Void = { _ in },
-                      progress: ProgressReporter? = nil) throws -> TrainingSummary {
-        try runTraining(args: config.training, trainCount: train.count, resume: resume, stopAfter: stopAfter, log: log, progress: progress)
+                      progress: ProgressReporter? = nil, communicator: any Communicator = SingleProcess()) throws -> TrainingSummary {
+        try runTraining(args: config.training, trainCount: train.count, resume: resume, stopAfter: stopAfter, log: log, progress: progress,
+                        communicator: communicator)
     }
 }

@@ -3,7 +3,9 @@
 // (RunDirectory: identity, resume, overwrite), metrics at the logging cadence (JSONL and
 // TensorBoard), evaluation and checkpoint cadences, pruning, progress, the stops on a
 // non-finite value and the final publish. A trainer supplies one unit of work and its state
-// (`RunTask`). Leaves out data parallelism.
+// (`RunTask`). Under MPI every rank runs the loop; rank 0 alone owns the folder and writes
+// (docs/distributed.md). Leaves out evaluation sharded over ranks (every rank evaluates all).
+import Distributed
 import Foundation
 import RunKit
 import TensorCore
@@ -81,26 +83,39 @@ public struct RunSummary: Sendable {
 
 public enum RunLoop {
     /// Runs `task` to its last unit (or `stopAfter` more units, for tests of resumption), then
-    /// publishes the final model once every unit has run.
+    /// publishes the final model once every unit has run. With several ranks (`communicator`)
+    /// every rank calls this; rank 0 alone opens the folder, logs, writes metrics, checkpoints
+    /// and the final model, and the others wait at a barrier after each write, so no rank runs
+    /// ahead of a checkpoint it might have to resume from. A resume reads the checkpoint on every
+    /// rank: output_dir must be on a filesystem every rank sees.
     public static func run(_ task: some RunTask, cadence: RunCadence, resume: Bool, stopAfter: Int?,
-                           log: @escaping (String) -> Void, progress: ProgressReporter?) throws -> RunSummary {
-        let run = try RunDirectory.open(cadence.outputDir, identity: RunIdentity(fields: task.runIdentityFields()),
-                                        overwrite: cadence.overwrite, resume: resume, log: log)
-        let out = run.url
+                           log rootLog: @escaping (String) -> Void, progress rootProgress: ProgressReporter?,
+                           communicator comm: any Communicator = SingleProcess()) throws -> RunSummary {
+        let root = comm.isRoot
+        let log: (String) -> Void = root ? rootLog : { _ in }
+        let progress = root ? rootProgress : nil
+        let run = root ? try RunDirectory.open(cadence.outputDir, identity: RunIdentity(fields: task.runIdentityFields()),
+                                               overwrite: cadence.overwrite, resume: resume, log: log) : nil
+        let out = run?.url ?? URL(fileURLWithPath: cadence.outputDir)
+        // Rank 0 names the checkpoint to resume from (-1: none); every rank loads that one.
+        var resumeStep: [Int64] = [-1]
+        if resume, let ckpt = try run?.latestCheckpoint() { resumeStep[0] = Int64(ckpt.step) }
+        try comm.broadcast(&resumeStep, root: 0)
         var history: [MetricsRecord] = []
-        if resume, let ckpt = try run.latestCheckpoint() {
-            history = try task.loadCheckpoint(from: ckpt.url)
-            log("resumed from \(ckpt.url.path) at \(task.unitName) \(task.completedUnits)")
+        if resumeStep[0] >= 0 {
+            let ckpt = CheckpointStore(root: out).url(step: Int(resumeStep[0]))
+            history = try task.loadCheckpoint(from: ckpt)
+            log("resumed from \(ckpt.path) at \(task.unitName) \(task.completedUnits)")
         } else if resume {
             log("no complete checkpoint of this run in \(out.path): starting from \(task.unitName) 0")
         }
-        var lastGood = try run.latestCheckpoint()?.url.path
+        var lastGood = try run?.latestCheckpoint()?.url.path
         // Lines past the resumed unit are rewritten by this run (a new run keeps none).
         let start = task.completedUnits
-        try run.cutJSONL("metrics.jsonl", key: "step", through: start)
-        for f in task.unitKeyedFiles { try run.cutJSONL(f.file, key: f.key, through: start) }
-        let sinks = MetricsFanout([try JSONLMetricsWriter(url: out.appendingPathComponent("metrics.jsonl")),
-                                   try TensorBoardWriter(directory: out.appendingPathComponent("tensorboard"))])
+        try run?.cutJSONL("metrics.jsonl", key: "step", through: start)
+        for f in task.unitKeyedFiles { try run?.cutJSONL(f.file, key: f.key, through: start) }
+        let sinks = root ? MetricsFanout([try JSONLMetricsWriter(url: out.appendingPathComponent("metrics.jsonl")),
+                                          try TensorBoardWriter(directory: out.appendingPathComponent("tensorboard"))]) : nil
         let total = task.totalUnits
         let end = min(total, stopAfter.map { start + $0 } ?? total)
         var window = MetricsWindow()
@@ -132,22 +147,26 @@ public enum RunLoop {
             if !scalars.isEmpty {
                 let record = MetricsRecord(step: unit, scalars: scalars)
                 history.append(record)
-                try sinks.log(record)
-                try sinks.flush()
+                try sinks?.log(record)
+                try sinks?.flush()
                 progress?.update(unit, metricList: task.progressMetrics.map { label, name in
                     (label, scalars.first { $0.name == name }?.value ?? .nan)
                 })
             }
             if cadence.saveSteps > 0 && unit % cadence.saveSteps == 0 && unit < total {
                 if let bad = task.firstNonFinite() { throw stop(unit, bad) }
-                lastGood = try run.writeCheckpoint(step: unit) { try task.saveCheckpoint(to: $0, history: history) }.path
-                _ = try run.prune(keepLast: cadence.saveTotalLimit)
+                if let run {
+                    lastGood = try run.writeCheckpoint(step: unit) { try task.saveCheckpoint(to: $0, history: history) }.path
+                    _ = try run.prune(keepLast: cadence.saveTotalLimit)
+                }
+                try comm.barrier()
             }
         }
         progress?.finish()
         if task.completedUnits >= total {
             if let bad = task.firstNonFinite() { throw stop(task.completedUnits, bad) }
-            try task.publishFinal(into: out)
+            if root { try task.publishFinal(into: out) }
+            try comm.barrier()
         }
         return RunSummary(units: task.completedUnits, history: history)
     }
