@@ -149,8 +149,10 @@ public enum RunLoop {
                 history.append(record)
                 try sinks?.log(record)
                 try sinks?.flush()
+                // The record's value, else this unit's own (an evaluation-only record has no train/loss).
+                let unitValues = report.averaged + report.latest
                 progress?.update(unit, metricList: task.progressMetrics.map { label, name in
-                    (label, scalars.first { $0.name == name }?.value ?? .nan)
+                    (label, scalars.first { $0.name == name }?.value ?? unitValues.first { $0.0 == name }?.1 ?? .nan)
                 })
             }
             if cadence.saveSteps > 0 && unit % cadence.saveSteps == 0 && unit < total {
