@@ -283,6 +283,17 @@ public final class PPOTrainer {
                         try GradientAllreduce(parameters: criticParams, communicator: communicator, reduction: .sum))
         }
         let (actorReducer, criticReducer) = reducers!
+        /// Gradients summed over ranks, then clipping fused into AdamW (same bits as clipGradNorm,
+        /// then step) for actor and critic; returns both norms before clipping (logged whether or
+        /// not clipping is on).
+        func sumClipAndStep() throws -> (actor: Float, critic: Float) {
+            try actorReducer.reduce(); try criticReducer.reduce()
+            let clip = config.maxGradNorm > 0 ? config.maxGradNorm : Float.infinity
+            let norms = (try actorOpt.clipAndStep(maxNorm: clip), try criticOpt?.clipAndStep(maxNorm: clip) ?? 0)
+            for p in actorParams { p.zeroGrad() }
+            for p in criticParams { p.zeroGrad() }
+            return norms
+        }
         for order in orders ?? minibatchOrders(rows: shard == nil ? exp.batch : globalRows) {
             for start in stride(from: 0, to: order.count, by: config.miniBatchSize) {
                 let globalSlice = order[start..<min(order.count, start + config.miniBatchSize)]
@@ -307,12 +318,7 @@ public final class PPOTrainer {
                 }
                 guard let mb, counts[0] > 0 else {
                     // Nothing of this minibatch here: take part in the sums with no gradient.
-                    try actorReducer.reduce(); try criticReducer.reduce()
-                    let clip = config.maxGradNorm > 0 ? config.maxGradNorm : Float.infinity
-                    let actorNorm = try actorOpt.clipAndStep(maxNorm: clip)
-                    let criticNorm = try criticOpt?.clipAndStep(maxNorm: clip) ?? 0
-                    for p in actorParams { p.zeroGrad() }
-                    for p in criticParams { p.zeroGrad() }
+                    let (actorNorm, criticNorm) = try sumClipAndStep()
                     steps.append(try globalStats([0, 0, 0, 0, 0, 0], actorNorm, criticNorm))
                     continue
                 }
@@ -340,14 +346,7 @@ public final class PPOTrainer {
                     return (total, pl, vl, entropy)
                 }
                 try tape.backward(total)
-                try actorReducer.reduce(); try criticReducer.reduce()
-                // Norms before clipping are logged whether or not clipping is on.
-                let clip = config.maxGradNorm > 0 ? config.maxGradNorm : Float.infinity
-                // Clipping fused into AdamW (same bits as clipGradNorm, then step).
-                let actorNorm = try actorOpt.clipAndStep(maxNorm: clip)
-                let criticNorm = try criticOpt?.clipAndStep(maxNorm: clip) ?? 0
-                for p in actorParams { p.zeroGrad() }
-                for p in criticParams { p.zeroGrad() }
+                let (actorNorm, criticNorm) = try sumClipAndStep()
                 let (ps, ts) = (Double(objective.isClip ? policyShare : tokenShare), Double(tokenShare))
                 let weighted = [Double(pl.loss.value.item) * ps, Double(vl?.loss.value.item ?? 0) * ts, Double(pl.clipFraction) * ts,
                                 Double(vl?.clipFraction ?? 0) * ts, Double(pl.approxKL) * ts, Double(entropy.value.item) * ts]
