@@ -3,6 +3,7 @@
 // dimensions, all four transpositions), exact results on bf16-representable inputs, fp32 mode
 // bit-identical to the fp32 GEMM, and `linear`'s forward and backward following Precision.
 // Leaves out: speed (rlhf-bench gemm --precision bf16) and the AMX kernel (none in this build).
+import Foundation
 import Testing
 import TensorCore
 
@@ -169,8 +170,20 @@ import TensorCore
         #expect(Precision.fp32.fallbackNote(kernel: .fp32) == nil && Precision.fp32.effective(kernel: .avx512bf16) == .fp32)
     }
 
-    @Test(.disabled("no AMX (tdpbf16ps) kernel in this build; AMX on this CPU: \(Gemm.amxSupport.rawValue)"))
-    func amxKernel() {}
+    /// The CPUID checks agree with the features Linux enabled (/proc/cpuinfo flags, which the
+    /// kernel clears when the OS does not save the register state): the bf16 kernel is chosen
+    /// exactly when avx512_bf16 is listed, and AMX is reported present exactly when amx_bf16 is.
+    /// (This build has no AMX kernel: AMX is detected and reported, never used.)
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/cpuinfo"), "no /proc/cpuinfo (not Linux)"))
+    func kernelChoiceAndAMXReportFollowTheCPUFlags() throws {
+        let info = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        guard let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else {
+            Issue.record("/proc/cpuinfo has no flags line"); return
+        }
+        let flags = Set(line.split(separator: ":").last!.split(separator: " ").map(String.init))
+        #expect((Gemm.bf16Kernel == .avx512bf16) == flags.contains("avx512_bf16"), "kernel \(Gemm.bf16Kernel.rawValue)")
+        #expect((Gemm.amxSupport == .presentNoKernel) == flags.contains("amx_bf16"), "AMX \(Gemm.amxSupport.rawValue)")
+    }
 
     /// `linear` reads Precision.current forward and its backward keeps it, even when
     /// `backward` runs outside the scope: y, dX and dW equal the bf16 GEMMs bit for bit.
