@@ -22,11 +22,15 @@ public struct EngineParts {
     public var prompts: [PromptExample]
     public var eosIds: [Int32]
     public var padId: Int32
+    /// LoRA adapters attached to `actor` (base frozen): the actor optimiser holds only them and
+    /// the final model is saved as an adapter folder. nil: the whole actor trains.
+    public var adapters: LoRAAdapters?
 
     public init(actor: CausalLM, reference: CausalLM, critic: ScalarHeadModel?, reward: RewardSource, tokenizer: Tokenizer,
-                tokenizerDirectory: String?, prompts: [PromptExample], eosIds: [Int32], padId: Int32) {
+                tokenizerDirectory: String?, prompts: [PromptExample], eosIds: [Int32], padId: Int32, adapters: LoRAAdapters? = nil) {
         self.actor = actor; self.reference = reference; self.critic = critic; self.reward = reward; self.tokenizer = tokenizer
         self.tokenizerDirectory = tokenizerDirectory; self.prompts = prompts; self.eosIds = eosIds; self.padId = padId
+        self.adapters = adapters
     }
 
     /// Loads every part `config` names.

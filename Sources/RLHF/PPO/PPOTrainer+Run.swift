@@ -55,7 +55,11 @@ extension PPOTrainer: RunTask {
 
     public func publishFinal(into directory: URL) throws {
         try DirectoryPublish.publish(into: directory, pausePoint: "final-swap") {
-            try ModelDirectory.save(actor, to: $0.path, companionsFrom: tokenizerDirectory)
+            if let adapters {
+                try LoRAFiles.save(adapters, into: $0, baseModel: config.sftModelPath)
+            } else {
+                try ModelDirectory.save(actor, to: $0.path, companionsFrom: tokenizerDirectory)
+            }
         }
         if let critic {
             try DirectoryPublish.publish(into: directory.appendingPathComponent("critic")) {

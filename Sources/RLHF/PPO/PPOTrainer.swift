@@ -31,6 +31,10 @@ public final class PPOTrainer {
     public let prompts: [PromptExample]
     public let eosIds: [Int32]
     public let padId: Int32
+    /// LoRA on the actor (EngineParts.adapters): then only these train.
+    public let adapters: LoRAAdapters?
+    /// What the actor optimiser updates: the adapters' A and B, or every actor parameter.
+    let actorTrainable: [Variable]
     let actorOpt: AdamW
     let criticOpt: AdamW?
     public private(set) var klController: KLController
@@ -66,6 +70,7 @@ public final class PPOTrainer {
         prompts = parts.prompts
         eosIds = parts.eosIds
         padId = parts.padId
+        adapters = parts.adapters
         guard reference.config.vocabSize == actor.config.vocabSize else {
             throw ConfigError.invalidValue(file: "ppo config", field: "ref_model_path",
                                            message: "the reference has a vocabulary of \(reference.config.vocabSize), the actor \(actor.config.vocabSize)")
@@ -86,7 +91,9 @@ public final class PPOTrainer {
         sampler = try EpochSampler(indices: Array(prompts.indices), batchSize: config.rolloutBatchSize, seed: config.seed)
 
         func decays(_ m: Module) -> [Bool] { m.namedParameters().map { !$0.0.hasSuffix(".bias") && !$0.0.contains("Norm") } }
-        actorOpt = AdamW(parameters: actor.parameters(), config: AdamWConfig(lr: config.lrActor, eps: config.adamEpsilon, weightDecay: 0), decays: decays(actor))
+        let trained: Module = adapters ?? actor
+        actorTrainable = trained.parameters()
+        actorOpt = AdamW(parameters: actorTrainable, config: AdamWConfig(lr: config.lrActor, eps: config.adamEpsilon, weightDecay: 0), decays: decays(trained))
         criticOpt = critic.map { AdamW(parameters: $0.parameters(), config: AdamWConfig(lr: config.lrCritic, eps: config.adamEpsilon, weightDecay: 0), decays: decays($0)) }
         if let a = config.adaptiveKL {
             klController = KLController(initialBeta: config.klCoef, target: a.target, horizon: a.horizon)
@@ -273,7 +280,7 @@ public final class PPOTrainer {
     /// KL(pi_old || pi_new) over the whole rollout, which drives beta_pen.
     public func update(_ exp: inout Experience, orders: [[Int]]? = nil) throws -> PPOUpdateResult {
         var steps: [PPOStepStats] = []
-        let actorParams = actor.parameters(), criticParams = critic?.parameters() ?? []
+        let actorParams = actorTrainable, criticParams = critic?.parameters() ?? []
         var objective = config.objective
         if case .klPenalty = objective, let penalty { objective = .klPenalty(beta: penalty.beta, estimator: .k3) }
         // Minibatches are drawn from the global rows; this rank trains on those in its shard.
