@@ -6,6 +6,7 @@
 import Data
 import Foundation
 import Models
+import NN
 import RLMath
 import RunKit
 
@@ -25,7 +26,8 @@ enum PPOCheckpoint {
 
     /// The first non-finite tensor among actor, critic and both optimizers' moments.
     static func firstNonFinite(_ t: PPOTrainer) -> String? {
-        var state = FiniteCheck.state(t.actor.namedParameters(), optimizer: t.actorOpt, prefix: "actor.")
+        let trained: Module = t.adapters ?? t.actor   // what actorOpt holds, in its order
+        var state = FiniteCheck.state(trained.namedParameters(), optimizer: t.actorOpt, prefix: "actor.")
         if let critic = t.critic, let criticOpt = t.criticOpt {
             state += FiniteCheck.state(critic.namedParameters(), optimizer: criticOpt, prefix: "critic.")
         }

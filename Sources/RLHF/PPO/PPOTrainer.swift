@@ -71,6 +71,10 @@ public final class PPOTrainer {
         eosIds = parts.eosIds
         padId = parts.padId
         adapters = parts.adapters
+        if adapters != nil && config.saveSteps > 0 {
+            throw ConfigError.invalidValue(file: "ppo config", field: "save_steps",
+                                           message: "checkpoints of a run with LoRA adapters are not written yet; use save_steps 0")
+        }
         guard reference.config.vocabSize == actor.config.vocabSize else {
             throw ConfigError.invalidValue(file: "ppo config", field: "ref_model_path",
                                            message: "the reference has a vocabulary of \(reference.config.vocabSize), the actor \(actor.config.vocabSize)")
