@@ -120,11 +120,16 @@ import Tokenizers
         #expect(!fm.fileExists(atPath: dir + "/grpo/model.safetensors"))
         let adapterConfig = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/grpo/adapter_config.json")))
         #expect((adapterConfig as? [String: Any])?["base_model_name_or_path"] as? String == model)
-        // Every response starts with its prompt words (the assistant turn is opened with them).
-        let samples = try DemoTests.rows(dir, "samples.jsonl")
-        for s in samples {
+        #expect(p.test.klToSFT != 0, "the policy is measured against the base, not against itself")
+        // The engine's prompts: the instruction as the user turn, the assistant turn opened with a
+        // training opening (the engine logs each rollout's decoded prompt).
+        let openings = Set(try DemoTests.rows(dir, "data/ppo_prompts.jsonl").map { $0["prompt"] as! String })
+        let rollouts = try DemoTests.rows(dir, "grpo/samples.jsonl")
+        #expect(!rollouts.isEmpty)
+        for s in rollouts {
             let prompt = s["prompt"] as! String
-            #expect((s["sft_response"] as! String).hasPrefix(prompt) && (s["grpo_response"] as! String).hasPrefix(prompt))
+            let opening = prompt.components(separatedBy: "\n").last ?? ""
+            #expect(prompt.contains(config.real.instruction) && openings.contains(opening), "rollout prompt \(prompt.debugDescription)")
         }
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: r.manifestPath))) as? [String: Any]
         #expect(manifest?["base_model"] as? String == model)

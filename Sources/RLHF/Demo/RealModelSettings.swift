@@ -30,7 +30,7 @@ public struct RealModelSettings: Sendable {
 
     public init(budget: DemoConfig.Budget) {
         iterations = budget == .full ? 40 : 4
-        lr = 3e-4
+        lr = 5e-4
         beta = 0.05
         maxGenLen = 32
         evalPrompts = budget == .full ? 64 : 8
