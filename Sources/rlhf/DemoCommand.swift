@@ -11,7 +11,8 @@ struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "demo",
         abstract: "Run tokenizer -> SFT -> reward model -> PPO, GRPO and DPO on the bundled movie-review data and write a report.")
     @Option(help: "Output directory.") var out = "runs/demo"
-    @Option(help: "small (about 3 minutes) or full (about 15 minutes on 2 cores).") var budget = "full"
+    @Option(help: "small (about 3 minutes) or full (about 15 minutes on 2 cores; with --model about 750 CPU-seconds).")
+    var budget = "full"
     @Option(help: ArgumentHelp("Comma-separated methods that train a policy from the SFT model, compared in the report: ppo, grpo,"
         + " dpo (default all three; with --model only grpo)."))
     var algorithms: String?

@@ -44,12 +44,11 @@ public final class SnippetReward: RewardSource {
 }
 
 extension DemoRunner {
-    /// Steps 5-7 on a pretrained chat model at `modelPath`.
-    func runRealModel(_ modelPath: String, shared s: SharedStages, start: Date) throws -> DemoResult {
+    /// Steps 5-7 on a pretrained chat model at `modelPath` (`bundle`: it, loaded).
+    func runRealModel(_ modelPath: String, bundle: ModelBundle, shared s: SharedStages, start: Date) throws -> DemoResult {
         let r = config.real
         // 5. Policy: the chat model with fresh LoRA adapters (base frozen). The engine's reference
         //    is a second copy of the base; the evaluation's is the policy with its adapters off.
-        let bundle = try ModelBundle(directory: modelPath)
         guard !bundle.eosTokenIds.isEmpty else {
             throw DocumentError(message: "\(modelPath): the model names no EOS token; the demo needs responses that end")
         }

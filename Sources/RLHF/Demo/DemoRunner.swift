@@ -120,8 +120,10 @@ public final class DemoRunner {
 
     public func run() throws -> DemoResult {
         let start = Date()
+        // A real model is loaded first: a bad file fails now, not after the shared stages.
+        let real = try config.model.map { try ModelBundle(directory: $0) }
         let shared = try sharedStages()
-        if let model = config.model { return try runRealModel(model, shared: shared, start: start) }
+        if let real, let model = config.model { return try runRealModel(model, bundle: real, shared: shared, start: start) }
         let (data, tokenizer, eos, sft, sftSummary) = (shared.data, shared.tokenizer, shared.eos, shared.sft, shared.sftSummary)
         let (before, after) = shared.sftValidationLoss
         let (testFile, halves, rmEvalFile) = (shared.testFile, shared.halves, shared.rmEvalFile)
