@@ -91,7 +91,7 @@ let package = Package(
         .executableTarget(name: "MPIProbe", dependencies: ["Distributed", "NN", "TensorCore"], path: "Tests/MPIProbe", swiftSettings: fastFlags),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TensorCore", "RLMath"], swiftSettings: fastFlags),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "GradCheck"], swiftSettings: fastFlags),
-        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "GradCheck"], exclude: ["Fixtures"], swiftSettings: fastFlags),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "NN", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
