@@ -29,14 +29,15 @@ private let sequences: [[Int32]] = [[5, 17, 33, 8, 61, 12, 40], [9, 22, 3], [70,
     @Test func dropoutAppliesOnlyWhenInstalledAndIsSeeded() throws {
         let model = try ModelDirectory.loadCausalLM(fixtureDir("gpt2"))
         let batch = try Golden("gpt2").batch()
-        let rows = RowStreams(seed: 9, step: 0, keys: (0..<batch.batch).map { (row: $0, sub: 0) })
+        let keys = (0..<batch.batch).map { (row: $0, sub: 0) }
+        let rows = RowStreams(seed: 9, step: 0, keys: keys)
         let plain = try model(batch).value.scalars
         #expect(try model(batch).value.scalars == plain)
         model.trunk.dropout = Dropout(residual: 0.3, embedding: 0.3, rows: rows)
         let dropped = try model(batch).value.scalars
         model.trunk.dropout = Dropout(residual: 0.3, embedding: 0.3, rows: rows)
         let again = try model(batch).value.scalars
-        model.trunk.dropout = Dropout(residual: 0.3, embedding: 0.3, rows: RowStreams(seed: 9, step: 1, keys: (0..<batch.batch).map { (row: $0, sub: 0) }))
+        model.trunk.dropout = Dropout(residual: 0.3, embedding: 0.3, rows: RowStreams(seed: 9, step: 1, keys: keys))
         let nextStep = try model(batch).value.scalars
         model.trunk.dropout = nil
         #expect(dropped != plain)

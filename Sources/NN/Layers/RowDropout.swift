@@ -41,7 +41,8 @@ public struct RowStreams: Sendable, Equatable {
     public func mask(shape: [Int], p: Float, site: Int, op: String) throws(TensorError) -> Tensor {
         guard p >= 0 && p < 1 else { throw .invalidArgument(op: op, detail: "dropout p = \(p) must be in [0, 1)") }
         guard let b = shape.first, b == rows.count else {
-            throw .shapeMismatch(op: op, detail: "dropout keyed for \(rows.count) rows, tensor \(shapeString(shape)) has \(shape.first ?? 0)")
+            throw .shapeMismatch(op: op, detail: "dropout keyed for \(rows.count) rows, but tensor \(shapeString(shape)) has "
+                                 + "\(shape.first ?? 0)")
         }
         let count = shape.reduce(1, *)
         var mask = Tensor(uninitializedShape: shape)
