@@ -116,9 +116,9 @@ public final class LoRAAdapters: Module {
         return try body()
     }
 
-    /// Training-time dropout on the adapters' inputs from `rng` (nil: off). A trainer calls it
-    /// where it calls `TransformerTrunk.setDropout`.
-    public func setDropout(_ rng: Philox?) { control.dropoutRNG = rng }
+    /// Training-time dropout on the adapters' inputs, each row from its stream in `rows` (nil: off).
+    /// A trainer calls it where it calls `TransformerTrunk.setDropout`, with the same streams.
+    public func setDropout(_ rows: RowStreams?) { control.dropoutRows = rows }
 
     /// Adds every update into its base weight (W += scaling B A, fan_in_fan_out handled by our
     /// (out, in) layout) and detaches the adapters: the model is then a plain model that

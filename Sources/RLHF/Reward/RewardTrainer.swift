@@ -85,7 +85,7 @@ public final class RewardTrainer: TrainingTask {
         return [("eval/loss", loss / n), ("eval/accuracy", acc / n), ("eval/margin", margin / n)]
     }
 
-    public func setTrainingRNG(_ rng: Philox?) {
+    public func setTrainingRNG(_ rng: RowStreams?) {
         model.trunk.setDropout(rng, override: config.data.dropout)
     }
 

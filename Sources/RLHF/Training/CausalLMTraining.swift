@@ -3,6 +3,7 @@
 // data files). Leaves out the loss and the batches (each trainer's own).
 import Foundation
 import Models
+import NN
 import RunKit
 import TensorCore
 
@@ -19,7 +20,7 @@ protocol CausalLMTraining: TrainingTask {
 extension CausalLMTraining {
     var identityFiles: [String: String] { [:] }
 
-    public func setTrainingRNG(_ rng: Philox?) {
+    public func setTrainingRNG(_ rng: RowStreams?) {
         model.trunk.setDropout(rng, override: data.dropout)
     }
 
