@@ -365,9 +365,11 @@ public final class PPOTrainer {
                     steps.append(try globalStats([0, 0, 0, 0, 0, 0], actorNorm, criticNorm))
                     continue
                 }
-                // LoRA dropout while training only, from a stream of (seed, iteration, minibatch).
-                let dropoutStream = Philox(seed: config.seed &+ 0x4C6F5241, stream: UInt64(iteration) &* 1_000_003 &+ UInt64(steps.count))
-                adapters?.setDropout(dropoutStream.split(1)); criticAdapters?.setDropout(dropoutStream.split(2))
+                // LoRA dropout while training only, each row's masks keyed by (seed, iteration and
+                // minibatch, global row): the same on any number of ranks.
+                let keys = local.map { (row: $0 + mine.lowerBound, sub: 0) }, step = iteration &* 1_000_003 &+ steps.count
+                adapters?.setDropout(RowStreams(seed: config.seed &+ 0x4C6F5241, step: step, keys: keys))
+                criticAdapters?.setDropout(RowStreams(seed: config.seed &+ 0x4C6F5242, step: step, keys: keys))
                 defer { adapters?.setDropout(nil); criticAdapters?.setDropout(nil) }
                 let tape = Tape()
                 let (total, pl, vl, entropy) = try tape.record { () throws -> (Variable, PolicyLossResult, ValueLossResult?, Variable) in
