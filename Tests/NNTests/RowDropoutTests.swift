@@ -25,6 +25,18 @@ import Testing
         #expect(try sub.mask(shape: [3, t, c], p: 0.3, site: 2, op: "test").scalars != whole)
     }
 
+    /// The RL engine's prompts are left-padded to each batch's own width: a row shifted right by k
+    /// positions must see, at its real positions, the mask it sees unpadded.
+    @Test func aLeftPaddedRowKeepsItsMaskFromItsFirstToken() throws {
+        let (t, c) = (5, 6)   // c not a multiple of 4: the shift crosses Philox's 4-value blocks
+        let whole = try streams.mask(shape: [3, t, c], p: 0.3, site: 1, op: "test").scalars
+        let padded = try streams.leftPadded([0, 3, 1]).mask(shape: [3, t + 3, c], p: 0.3, site: 1, op: "test").scalars
+        let w = (t + 3) * c
+        #expect(Array(padded[0..<(t * c)]) == Array(whole[0..<(t * c)]))
+        #expect(Array(padded[(w + 3 * c)..<(2 * w)]) == Array(whole[(t * c)..<(2 * t * c)]))
+        #expect(Array(padded[(2 * w + c)..<(2 * w + c + t * c)]) == Array(whole[(2 * t * c)..<(3 * t * c)]))
+    }
+
     @Test func masksDropAboutPAndScaleTheRest() throws {
         let p: Float = 0.25
         let m = try streams.mask(shape: [3, 100, 100], p: p, site: 0, op: "test").scalars

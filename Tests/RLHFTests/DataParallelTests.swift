@@ -70,7 +70,9 @@ import Testing
                 #expect(abs(x - y) <= tolerance * max(abs(x), abs(y), floor), "\(what): step \(ra["step"] ?? -1) \(k) \(x) vs \(y)")
             }
         }
-        try expectSameWeights("\(one)/model.safetensors", "\(many)/model.safetensors", what, tolerance: tolerance)
+        // A LoRA run's final model is its adapter folder.
+        let weights = FileManager.default.fileExists(atPath: "\(one)/adapter_model.safetensors") ? "adapter_model" : "model"
+        try expectSameWeights("\(one)/\(weights).safetensors", "\(many)/\(weights).safetensors", what, tolerance: tolerance)
         if FileManager.default.fileExists(atPath: "\(one)/critic/model.safetensors") {
             try expectSameWeights("\(one)/critic/model.safetensors", "\(many)/critic/model.safetensors", what + " critic")
         }
@@ -219,10 +221,10 @@ import Testing
     /// `rlhf rl` at 1 and 2 ranks: 2 prompts x 2 generations a rollout (one group per rank),
     /// minibatches of 2 rows drawn from the global rows (some wholly on one rank), sampled
     /// responses scored by the reward model, running reward normalisation, adaptive KL.
-    func rlTwoRanksEqualOne(_ estimator: String, _ extra: [String]) throws {
+    func rlTwoRanksEqualOne(_ estimator: String, _ extra: [String], separateReference: Bool = true) throws {
         let prompts = ["one", "two", "three", "four"].map { "\"\($0)\"" }.joined(separator: ",")
-        guard let (one, many) = try oneAndN("rl", [
-            "sft_model_path=\(rlhfFixture("tiny-llama"))", "ref_model_path=\(rlhfFixture("tiny-llama-ref"))",
+        let reference = separateReference ? ["ref_model_path=\(rlhfFixture("tiny-llama-ref"))"] : []
+        guard let (one, many) = try oneAndN("rl", ["sft_model_path=\(rlhfFixture("tiny-llama"))"] + reference + [
             "reward_model_path=\(rlhfFixture("tiny-llama-rm"))", "prompt_data=[\(prompts)]", "rollout_batch_size=2",
             "num_generations=2", "mini_batch_size=2", "total_episodes=6", "max_gen_len=4", "ppo_epochs=2", "lr_actor=0.003",
             "advantage_estimator=\(estimator)", "kl_coef=0.05", "adaptive_kl={\"target\": 1, \"horizon\": 100}",
@@ -247,6 +249,14 @@ import Testing
 
     /// GRPO with the batch-wide std (a statistic over both ranks' groups) and KL in the loss.
     @Test func grpoTwoRanksEqualOne() throws { try rlTwoRanksEqualOne("grpo", ["scale_rewards=batch", "beta=0.04"]) }
+
+    /// GRPO with LoRA on the actor (dropout 0.1 on the adapters' inputs, masks keyed by global row)
+    /// and the adapter-off reference; the final adapters compared.
+    @Test func grpoWithLoRADropoutTwoRanksEqualOne() throws {
+        try rlTwoRanksEqualOne("grpo", ["scale_rewards=batch", "beta=0.04",
+                                        #"peft={"r": 4, "lora_alpha": 8, "lora_dropout": 0.1, "target_modules": ["q_proj", "v_proj", "down_proj"]}"#],
+                               separateReference: false)
+    }
 
     /// RLOO: unscaled leave-one-out advantages, so the reward normalisation's scale shows.
     @Test func rlooTwoRanksEqualOne() throws { try rlTwoRanksEqualOne("rloo", []) }

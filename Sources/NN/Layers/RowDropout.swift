@@ -2,7 +2,8 @@
 // key the trainer derives from (seed, optimizer step, global row index). A row's mask is then the
 // same whatever batch it sits in — another micro-batch split, another rank, another padded length
 // (right padding) — which is what makes data-parallel training with dropout equal the 1-rank run.
-// Leaves out: keeping torch's masks (not a goal) and left-padded layouts (a row's tokens would shift).
+// Left padding is handled by `leftPadding`: a (B, T, C) row's mask is then indexed from its first
+// real token. Leaves out: keeping torch's masks (not a goal).
 import TensorCore
 
 /// The dropout streams of one batch: row `b` of any tensor whose leading dimension is the batch
@@ -12,9 +13,21 @@ public struct RowStreams: Sendable, Equatable {
     public let seed: UInt64
     /// (B) one stream per row of the model's batch, in row order.
     public let rows: [UInt64]
+    /// (B) left-padding positions per row (all 0 unless set by `leftPadded`): in a (B, T, C)
+    /// tensor, element (t, c) of row b draws what element (t - leftPadding[b], c) would unpadded,
+    /// so a left-padded row (the RL engine's prompts) gets the same masks in any batch width.
+    public private(set) var leftPadding: [Int]
 
     public init(seed: UInt64, rows: [UInt64]) {
-        self.seed = seed; self.rows = rows
+        self.seed = seed; self.rows = rows; leftPadding = Array(repeating: 0, count: rows.count)
+    }
+
+    /// These streams for rows left-padded by `padding[b]` positions.
+    public func leftPadded(_ padding: [Int]) -> RowStreams {
+        precondition(padding.count == rows.count, "one left-padding count per row")
+        var s = self
+        s.leftPadding = padding
+        return s
     }
 
     /// Streams for the rows of one optimizer step: `keys[b]` = (global row index, sub-row) of model
@@ -22,6 +35,7 @@ public struct RowStreams: Sendable, Equatable {
     /// responses). The step and both indices are mixed (SplitMix64) into one 64-bit stream id.
     public init(seed: UInt64, step: Int, keys: [(row: Int, sub: Int)]) {
         self.seed = seed
+        leftPadding = Array(repeating: 0, count: keys.count)
         rows = keys.map { k in
             var h = RowStreams.mix(0x6472_6F70_6F75_74 ^ UInt64(truncatingIfNeeded: step))   // "dropout" tag
             h = RowStreams.mix(h ^ UInt64(truncatingIfNeeded: k.row))
@@ -50,6 +64,18 @@ public struct RowStreams: Sendable, Equatable {
         mask.withUnsafeMutableBufferPointer { mp in
             for (b, stream) in rows.enumerated() {
                 let row = mp.baseAddress! + b * per
+                if leftPadding[b] != 0 && shape.count == 3 {
+                    // Element j is element j - shift of the unpadded row (floor division by 4 also
+                    // for the padding's negative indices, which nothing reads through the mask).
+                    let shift = leftPadding[b] * shape[2]
+                    for j in 0..<per {
+                        let jj = j - shift
+                        let u4 = Philox.block(seed: seed, stream: stream, counter: base &+ UInt64(bitPattern: Int64(jj >> 2)))
+                        let k = jj & 3, u = k == 0 ? u4.0 : k == 1 ? u4.1 : k == 2 ? u4.2 : u4.3
+                        row[j] = Float(u >> 8) * (1.0 / 16_777_216.0) < p ? 0 : keep
+                    }
+                    continue
+                }
                 var j = 0
                 while j < per {
                     let (u0, u1, u2, u3) = Philox.block(seed: seed, stream: stream, counter: base &+ UInt64(j / 4))

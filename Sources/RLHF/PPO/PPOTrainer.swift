@@ -366,10 +366,13 @@ public final class PPOTrainer {
                     continue
                 }
                 // LoRA dropout while training only, each row's masks keyed by (seed, iteration and
-                // minibatch, global row): the same on any number of ranks.
+                // minibatch, global row) and indexed from the row's first prompt token: each rank pads
+                // its prompts to its own width. The same on any number of ranks.
                 let keys = local.map { (row: $0 + mine.lowerBound, sub: 0) }, step = iteration &* 1_000_003 &+ steps.count
-                adapters?.setDropout(RowStreams(seed: config.seed &+ 0x4C6F5241, step: step, keys: keys))
-                criticAdapters?.setDropout(RowStreams(seed: config.seed &+ 0x4C6F5242, step: step, keys: keys))
+                let t = mb.sequences.time
+                let padding = (0..<mb.batch).map { r in mb.sequences.attentionMask[(r * t)..<((r + 1) * t)].prefix { $0 == 0 }.count }
+                adapters?.setDropout(RowStreams(seed: config.seed &+ 0x4C6F5241, step: step, keys: keys).leftPadded(padding))
+                criticAdapters?.setDropout(RowStreams(seed: config.seed &+ 0x4C6F5242, step: step, keys: keys).leftPadded(padding))
                 defer { adapters?.setDropout(nil); criticAdapters?.setDropout(nil) }
                 let tape = Tape()
                 let (total, pl, vl, entropy) = try tape.record { () throws -> (Variable, PolicyLossResult, ValueLossResult?, Variable) in
