@@ -49,7 +49,8 @@ nonisolated(unsafe) private let seqcls: [String: Any] = {
         #expect(try a.adapters!.withAdaptersDisabled { try a.model(probe).value.scalars } != a.model(probe).value.scalars,
                 "training moved the adapters")
         // The checkpoint's optimizer state: AdamW's two moments for each adapter tensor only.
-        let ckpt = try FileManager.default.contentsOfDirectory(atPath: straightDir).filter { $0.hasPrefix("checkpoint-") }.sorted().last!
+        let ckpt = try FileManager.default.contentsOfDirectory(atPath: straightDir).filter { $0.hasPrefix("checkpoint-") }
+            .sorted().last!
         let opt = try SafeTensorsFile(path: "\(straightDir)/\(ckpt)/optimizer.safetensors")
         let keys = Set(a.parameters.map(\.0))
         #expect(Set(opt.names) == Set(keys.map { "exp_avg.\($0)" } + keys.map { "exp_avg_sq.\($0)" }))
@@ -67,12 +68,14 @@ nonisolated(unsafe) private let seqcls: [String: Any] = {
     }
 
     @Test func dpoAdapterOffReferenceEqualsAFrozenCopy() throws {
-        let common = ["max_steps=4", "learning_rate=0.05", "batch_size=2", "ref_model_path=null", sftPeft.replacingOccurrences(of: "0.2", with: "0")]
-        let a = try DPOTrainer(config: try dpoConfig(common + ["output_dir=\(runDir("lora-dpo"))"]))
+        let peft = sftPeft.replacingOccurrences(of: "0.2", with: "0")   // no dropout: the two runs' steps must agree
+        let common = ["max_steps=4", "learning_rate=0.05", "batch_size=2", peft]
+        let a = try DPOTrainer(config: try dpoConfig(common + ["ref_model_path=null", "output_dir=\(runDir("lora-dpo"))"]))
         #expect(a.reference === a.model && a.adapters != nil)
         let ha = try a.train().history
-        let b = try DPOTrainer(config: try dpoConfig(common.dropLast(2) + [common.last!, "ref_model_path=\(rlhfFixture("tiny-llama"))",
-                                                                              "output_dir=\(runDir("lora-dpo-copy"))"]))
+        // The same run with an explicit reference: a second, frozen copy of the base.
+        let b = try DPOTrainer(config: try dpoConfig(common + ["ref_model_path=\(rlhfFixture("tiny-llama"))",
+                                                               "output_dir=\(runDir("lora-dpo-copy"))"]))
         #expect(b.reference !== b.model)
         let hb = try b.train().history
         #expect(ha.count == 4 && hb.count == 4)

@@ -92,8 +92,8 @@ public final class DPOTrainer: CausalLMTraining {
         let table = try sequenceLogProbs(model, p.batch).reshaped([p.batch.batch, 1])   // (R, 1) log pi_theta(y)
         let refTable = try reference.map { ref in
             try Tape.noGrad {
-                if let adapters, ref === model { return try adapters.withAdaptersDisabled { try sequenceLogProbs(ref, p.batch).value } }
-                return try sequenceLogProbs(ref, p.batch).value
+                guard let adapters, ref === model else { return try sequenceLogProbs(ref, p.batch).value }
+                return try adapters.withAdaptersDisabled { try sequenceLogProbs(ref, p.batch).value }
             }
         }  // (R,)
         let c = p.better.count

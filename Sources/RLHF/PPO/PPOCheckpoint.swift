@@ -90,9 +90,11 @@ enum PPOCheckpoint {
         var a = state, c = state
         a.extra["optimizer_steps"] = state.extra["actor_optimizer_steps"]
         c.extra["optimizer_steps"] = state.extra["critic_optimizer_steps"]
-        try OptimizerCheckpoint.load(t.actorOpt, names: t.actorTrainable.map(\.0), from: dir.appendingPathComponent("actor_optimizer"), state: a)
+        try OptimizerCheckpoint.load(t.actorOpt, names: t.actorTrainable.map(\.0), from: dir.appendingPathComponent("actor_optimizer"),
+                                     state: a)
         if let criticOpt = t.criticOpt {
-            try OptimizerCheckpoint.load(criticOpt, names: t.criticTrainable.map(\.0), from: dir.appendingPathComponent("critic_optimizer"), state: c)
+            try OptimizerCheckpoint.load(criticOpt, names: t.criticTrainable.map(\.0),
+                                         from: dir.appendingPathComponent("critic_optimizer"), state: c)
         }
         guard let pos = state.dataPosition, let kl = state.extra["kl_controller"], let stats = state.extra["reward_stats"] else {
             throw RewardError(message: "\(dir.path): checkpoint lacks its data position or KL controller")
