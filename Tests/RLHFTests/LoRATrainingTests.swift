@@ -112,7 +112,9 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Float {
     }
 
     @Test func savedAdaptersLoadAsPEFTDoesAndResumeIsExact() throws {
-        let common = ["total_episodes=10", "save_steps=2"]
+        // LoRA dropout on: the resumed run must draw the same masks.
+        let dropout = loraPeft.replacingOccurrences(of: "\"r\": 4,", with: "\"r\": 4, \"lora_dropout\": 0.3,")
+        let common = ["total_episodes=10", "save_steps=2", dropout]
         let straight = try loraRLConfig("gae", common)
         let a = try PPOTrainer(config: straight)
         let ha = try a.train().history
@@ -134,6 +136,10 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Float {
             #expect(p.value.scalars == q.value.scalars, "resumed \(k)")
         }
         for (i, (m, n)) in zip(a.actorOptimizer.m, b.actorOptimizer.m).enumerated() { #expect(m?.scalars == n?.scalars, "moment \(i)") }
+        // Dropout acts in the update: without it the adapters end elsewhere.
+        let plain = try PPOTrainer(config: try loraRLConfig("gae", ["total_episodes=10"]))
+        _ = try plain.train()
+        #expect(zip(plain.adapters!.parameters(), a.adapters!.parameters()).contains { $0.0.value.scalars != $0.1.value.scalars })
         // The final actor is an adapter folder naming the base (absolute); it loads via ModelBundle.
         let out = straight.outputDir
         #expect(LoRAFiles.isAdapterOnly(out) && FileManager.default.fileExists(atPath: out + "/tokenizer.json"))
