@@ -65,6 +65,13 @@ nonisolated(unsafe) private let seqcls: [String: Any] = {
             #expect(x == y, "step \(step): \(String(describing: x)) vs resumed \(String(describing: y))")
         }
         for ((k, p), (_, q)) in zip(a.parameters, b.parameters) { #expect(p.value.scalars == q.value.scalars, "resumed \(k)") }
+
+        // Training on from the adapter folder continues that adapter; run.json fingerprints its config.
+        let c = try SFTTrainer(config: try sftConfig(["output_dir=\(runDir("lora-sft-more"))", "model_path=\(straightDir)"]))
+        #expect(c.adapters != nil && c.parameters.map(\.0) == a.parameters.map(\.0))
+        #expect(try c.model(probe).value.scalars == a.model(probe).value.scalars)
+        let fingerprint = c.runIdentityFields()["model_config"] ?? ""
+        #expect(fingerprint.contains(LoRAFiles.configName) && !fingerprint.contains("missing"), "\(fingerprint)")
     }
 
     @Test func dpoAdapterOffReferenceEqualsAFrozenCopy() throws {
