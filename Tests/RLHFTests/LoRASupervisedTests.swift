@@ -133,6 +133,8 @@ nonisolated(unsafe) private let seqcls: [String: Any] = {
         let c = try ppoConfig(["output_dir=\(runDir("lora-rm-rl"))", "prompt_data=[\"Hello\"]", "reward_model_path=\(out)",
                                "advantage_estimator=grpo", "num_generations=2", "mini_batch_size=2", "rollout_batch_size=1"])
         let parts = try EngineParts.load(c, log: { _ in })
+        let identity = try PPOTrainer(config: c, parts: parts).runIdentityFields()["reward_model_config"] ?? ""
+        #expect(identity.contains(LoRAFiles.configName) && !identity.contains("missing"), "\(identity)")
         let rm = try #require(parts.reward as? ModelReward)
         #expect(try rm.model.lastTokenScores(probe).value.scalars == t.model.lastTokenScores(probe).value.scalars)
         // And as the critic's start (gae): the adapter keeps training, the base stays frozen.

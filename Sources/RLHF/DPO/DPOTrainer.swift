@@ -140,7 +140,7 @@ public final class DPOTrainer: CausalLMTraining {
     var data: DatasetArguments { config.data }
     var settings: Any { config }
     var identityFiles: [String: String] {
-        config.refModelPath.map { ["ref_model_config": ($0 as NSString).appendingPathComponent("config.json")] } ?? [:]
+        config.refModelPath.map { ["ref_model_config": TrainerIdentity.configFile(of: $0)] } ?? [:]
     }
 
     /// Trains; with a `communicator` of N ranks each takes its shard of every global batch.

@@ -19,8 +19,8 @@ enum PPOCheckpoint {
     static func identityFields(_ t: PPOTrainer) -> [String: String] {
         var files: [String: String] = [:]
         if case let .file(path) = t.config.promptData { files["prompt_data"] = path }
-        if let rm = t.config.rewardModelPath { files["reward_model_config"] = (rm as NSString).appendingPathComponent("config.json") }
-        if let ref = t.config.refModelPath { files["ref_model_config"] = (ref as NSString).appendingPathComponent("config.json") }
+        if let rm = t.config.rewardModelPath { files["reward_model_config"] = TrainerIdentity.configFile(of: rm) }
+        if let ref = t.config.refModelPath { files["ref_model_config"] = TrainerIdentity.configFile(of: ref) }
         return TrainerIdentity.fields(settings: t.config, model: t.config.sftModelPath, parameters: t.actor.namedParameters(), files: files)
     }
 
