@@ -89,6 +89,11 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Float {
             #expect(p.value.scalars == q.value.scalars, "base \(name) changed")
         }
         #expect(adapters.sites.contains { $0.lora.b.value.scalars.contains { $0 != 0 } }, "the adapters trained")
+        // Rollouts sample from the adapted actor (adapters on), not from the base.
+        let one = Array(t.prompts.prefix(1))
+        let on = try t.rollout(one).generation.logprobs
+        let off = try adapters.withAdaptersDisabled { try t.rollout(one).generation.logprobs }
+        #expect(on != off, "rollout log-probs must follow the adapters")
         let opt = t.actorOptimizer
         #expect(opt.parameters.count == adapters.parameters().count)
         #expect(Set(opt.parameters.map(ObjectIdentifier.init)) == adapterIDs)
