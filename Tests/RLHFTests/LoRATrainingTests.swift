@@ -61,7 +61,8 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Float {
                 #expect(abs(x - y) <= 1e-6 * max(abs(y), 1e-6), "iteration \(ra.step) \(k): adapter-off \(x) vs frozen copy \(y)")
             }
         }
-        #expect(ha.contains { value($0, "ppo/kl_mean")! > 1e-4 }, "the policy must leave the reference: \(ha.map { value($0, "ppo/kl_mean")! })")
+        let kls = ha.map { value($0, "ppo/kl_mean")! }
+        #expect(kls.contains { $0 > 1e-4 }, "the policy must leave the reference: \(kls)")
         #expect(ha.contains { value($0, "ppo/clip_fraction")! > 0 }, "the ratio clip must fire")
         for ((ka, va), (kb, vb)) in zip(a.adapters!.namedParameters(), b.adapters!.namedParameters()) {
             #expect(ka == kb)
@@ -88,6 +89,11 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Float {
             #expect(p.value.scalars == q.value.scalars, "base \(name) changed")
         }
         #expect(adapters.sites.contains { $0.lora.b.value.scalars.contains { $0 != 0 } }, "the adapters trained")
+        // Rollouts sample from the adapted actor (adapters on), not from the base.
+        let one = Array(t.prompts.prefix(1))
+        let on = try t.rollout(one).generation.logprobs
+        let off = try adapters.withAdaptersDisabled { try t.rollout(one).generation.logprobs }
+        #expect(on != off, "rollout log-probs must follow the adapters")
         let opt = t.actorOptimizer
         #expect(opt.parameters.count == adapters.parameters().count)
         #expect(Set(opt.parameters.map(ObjectIdentifier.init)) == adapterIDs)
@@ -111,7 +117,9 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Float {
     }
 
     @Test func savedAdaptersLoadAsPEFTDoesAndResumeIsExact() throws {
-        let common = ["total_episodes=10", "save_steps=2"]
+        // LoRA dropout on: the resumed run must draw the same masks.
+        let dropout = loraPeft.replacingOccurrences(of: "\"r\": 4,", with: "\"r\": 4, \"lora_dropout\": 0.3,")
+        let common = ["total_episodes=10", "save_steps=2", dropout]
         let straight = try loraRLConfig("gae", common)
         let a = try PPOTrainer(config: straight)
         let ha = try a.train().history
@@ -133,6 +141,10 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Float {
             #expect(p.value.scalars == q.value.scalars, "resumed \(k)")
         }
         for (i, (m, n)) in zip(a.actorOptimizer.m, b.actorOptimizer.m).enumerated() { #expect(m?.scalars == n?.scalars, "moment \(i)") }
+        // Dropout acts in the update: without it the adapters end elsewhere.
+        let plain = try PPOTrainer(config: try loraRLConfig("gae", ["total_episodes=10"]))
+        _ = try plain.train()
+        #expect(zip(plain.adapters!.parameters(), a.adapters!.parameters()).contains { $0.0.value.scalars != $0.1.value.scalars })
         // The final actor is an adapter folder naming the base (absolute); it loads via ModelBundle.
         let out = straight.outputDir
         #expect(LoRAFiles.isAdapterOnly(out) && FileManager.default.fileExists(atPath: out + "/tokenizer.json"))

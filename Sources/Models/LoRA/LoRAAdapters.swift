@@ -41,9 +41,11 @@ public final class LoRAAdapters: Module {
 
     /// Fresh adapters on a reward model's or critic's trunk; its score head stays trainable
     /// and is one of `parameters()` (saved as PEFT's `base_model.model.score.weight`).
-    public convenience init(attachingTo model: ScalarHeadModel, config: PeftConfig, seed: UInt64, file: String = "peft") throws(ModelError) {
+    public convenience init(attachingTo model: ScalarHeadModel, config: PeftConfig, seed: UInt64,
+                            file: String = "peft") throws(ModelError) {
         var rng = Philox(seed: seed)
-        try self.init(model: CausalLM(trunk: model.trunk, lmHead: nil), scoreHead: model.score, config: config, file: file) { layer, control in
+        let view = CausalLM(trunk: model.trunk, lmHead: nil)
+        try self.init(model: view, scoreHead: model.score, config: config, file: file) { layer, control in
             LoRA(inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, rank: config.r, scaling: config.scaling,
                  dropout: config.loraDropout, control: control, rng: &rng)
         }

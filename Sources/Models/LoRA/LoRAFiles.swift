@@ -120,8 +120,8 @@ public enum LoRAFiles {
         if found == .sequenceClassification {
             let list = d["modules_to_save"] as? [String] ?? []
             guard list.contains("score"), Set(list).isSubset(of: ["score", "classifier"]) else {
-                throw bad("modules_to_save", "\(d["modules_to_save"] ?? "null"): a SEQ_CLS adapter must save exactly the score head "
-                          + "([\"score\"], PEFT also lists \"classifier\")")
+                throw bad("modules_to_save", "\(d["modules_to_save"] ?? "null"): a SEQ_CLS adapter must save exactly "
+                          + "the score head ([\"score\"], PEFT also lists \"classifier\")")
             }
         }
         // Options that change what the weights mean: refused unless off or empty.
@@ -181,7 +181,8 @@ public enum LoRAFiles {
         if let scoreHead {
             let key = LoRAAdapters.scoreKey
             guard file.contains(key) else {
-                throw .weights(file: path, detail: "missing tensor \"\(key)\" (the score head, shape \(shapeString(scoreHead.weight.shape)))")
+                throw .weights(file: path,
+                               detail: "missing tensor \"\(key)\" (the score head, shape \(shapeString(scoreHead.weight.shape)))")
             }
             do throws(SafeTensorsError) { head = try file.tensor(named: key) } catch { throw .underlying(error.description) }
             guard head!.shape == scoreHead.weight.shape else {
@@ -190,7 +191,8 @@ public enum LoRAFiles {
             }
             used.insert(key)
         }
-        let adapters = try LoRAAdapters(model: model, scoreHead: scoreHead, config: config, file: path) { layer, control throws(ModelError) in
+        let adapters = try LoRAAdapters(model: model, scoreHead: scoreHead, config: config,
+                                        file: path) { layer, control throws(ModelError) in
             let module = LoRAAdapters.keyPrefix + names[ObjectIdentifier(layer)]!
             func read(_ key: String, _ shape: [Int]) throws(ModelError) -> Tensor {
                 guard file.contains(key) else {

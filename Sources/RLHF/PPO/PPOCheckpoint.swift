@@ -19,8 +19,8 @@ enum PPOCheckpoint {
     static func identityFields(_ t: PPOTrainer) -> [String: String] {
         var files: [String: String] = [:]
         if case let .file(path) = t.config.promptData { files["prompt_data"] = path }
-        if let rm = t.config.rewardModelPath { files["reward_model_config"] = (rm as NSString).appendingPathComponent("config.json") }
-        if let ref = t.config.refModelPath { files["ref_model_config"] = (ref as NSString).appendingPathComponent("config.json") }
+        if let rm = t.config.rewardModelPath { files["reward_model_config"] = TrainerIdentity.configFile(of: rm) }
+        if let ref = t.config.refModelPath { files["ref_model_config"] = TrainerIdentity.configFile(of: ref) }
         return TrainerIdentity.fields(settings: t.config, model: t.config.sftModelPath, parameters: t.actor.namedParameters(), files: files)
     }
 
@@ -90,9 +90,11 @@ enum PPOCheckpoint {
         var a = state, c = state
         a.extra["optimizer_steps"] = state.extra["actor_optimizer_steps"]
         c.extra["optimizer_steps"] = state.extra["critic_optimizer_steps"]
-        try OptimizerCheckpoint.load(t.actorOpt, names: t.actorTrainable.map(\.0), from: dir.appendingPathComponent("actor_optimizer"), state: a)
+        try OptimizerCheckpoint.load(t.actorOpt, names: t.actorTrainable.map(\.0), from: dir.appendingPathComponent("actor_optimizer"),
+                                     state: a)
         if let criticOpt = t.criticOpt {
-            try OptimizerCheckpoint.load(criticOpt, names: t.criticTrainable.map(\.0), from: dir.appendingPathComponent("critic_optimizer"), state: c)
+            try OptimizerCheckpoint.load(criticOpt, names: t.criticTrainable.map(\.0),
+                                         from: dir.appendingPathComponent("critic_optimizer"), state: c)
         }
         guard let pos = state.dataPosition, let kl = state.extra["kl_controller"], let stats = state.extra["reward_stats"] else {
             throw RewardError(message: "\(dir.path): checkpoint lacks its data position or KL controller")

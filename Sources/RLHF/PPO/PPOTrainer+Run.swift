@@ -58,7 +58,9 @@ extension PPOTrainer: RunTask {
             try PPOCheckpoint.saveActor(self, to: $0)
         }
         if critic != nil {
-            try DirectoryPublish.publish(into: directory.appendingPathComponent("critic")) { try PPOCheckpoint.saveCritic(self, to: $0) }
+            try DirectoryPublish.publish(into: directory.appendingPathComponent("critic")) {
+                try PPOCheckpoint.saveCritic(self, to: $0)
+            }
         }
     }
 }

@@ -94,7 +94,8 @@ public final class PPOTrainer {
             throw ConfigError.invalidValue(file: "ppo config", field: "peft", message: "the adapters are not attached to the actor")
         }
         if let criticAdapters, criticAdapters.scoreHead !== critic?.score {
-            throw ConfigError.invalidValue(file: "ppo config", field: "critic_peft", message: "the critic adapters are not attached to the critic")
+            throw ConfigError.invalidValue(file: "ppo config", field: "critic_peft",
+                                           message: "the critic adapters are not attached to the critic")
         }
         actorTrainable = adapters?.namedParameters() ?? actor.namedParameters()
         criticTrainable = criticAdapters?.namedParameters() ?? critic?.namedParameters() ?? []
@@ -114,8 +115,8 @@ public final class PPOTrainer {
         sampler = try EpochSampler(indices: Array(prompts.indices), batchSize: config.rolloutBatchSize, seed: config.seed)
 
         func decays(_ named: [(String, Variable)]) -> [Bool] { named.map { !$0.0.hasSuffix(".bias") && !$0.0.contains("Norm") } }
-        actorOpt = AdamW(parameters: actorTrainable.map(\.1), config: AdamWConfig(lr: config.lrActor, eps: config.adamEpsilon, weightDecay: 0),
-                         decays: decays(actorTrainable))
+        actorOpt = AdamW(parameters: actorTrainable.map(\.1),
+                         config: AdamWConfig(lr: config.lrActor, eps: config.adamEpsilon, weightDecay: 0), decays: decays(actorTrainable))
         let criticNamed = criticTrainable
         criticOpt = critic.map { _ in
             AdamW(parameters: criticNamed.map(\.1), config: AdamWConfig(lr: config.lrCritic, eps: config.adamEpsilon, weightDecay: 0),

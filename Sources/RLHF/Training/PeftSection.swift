@@ -6,6 +6,15 @@
 import Foundation
 import Models
 
+extension DatasetArguments {
+    /// The LoRA adapters a supervised trainer of a causal LM trains (nil: the whole model).
+    func adapters(_ bundle: ModelBundle, file: String, seed: UInt64) throws -> LoRAAdapters? {
+        try PeftSection.adapters(peft, loaded: bundle.adapters, file: file, field: "peft", family: bundle.model.config.family) {
+            try LoRAAdapters(attachingTo: bundle.model, config: $0, seed: seed &+ 13, file: file)
+        }
+    }
+}
+
 enum PeftSection {
     static func validate(_ peft: PeftConfig?, file: String, field: String, modelPath: String) throws {
         guard let peft else { return }
