@@ -42,7 +42,7 @@ nonisolated(unsafe) private let seqcls: [String: Any] = {
             #expect(!p.requiresGrad && p.grad == nil, "base \(name) frozen")
         }
         // The output is a PEFT adapter folder (with the tokenizer) that loads base + adapter.
-        #expect(LoRAFiles.isAdapterOnly(straightDir) && FileManager.default.fileExists(atPath: straightDir + "/tokenizer.json"))
+        #expect(try LoRAFiles.isAdapterOnly(straightDir) && FileManager.default.fileExists(atPath: straightDir + "/tokenizer.json"))
         let bundle = try ModelBundle(directory: straightDir)
         #expect(bundle.directory == URL(fileURLWithPath: rlhfFixture("tiny-llama")).standardizedFileURL.path)
         #expect(try bundle.model(probe).value.scalars == a.model(probe).value.scalars)
@@ -54,7 +54,7 @@ nonisolated(unsafe) private let seqcls: [String: Any] = {
         let opt = try SafeTensorsFile(path: "\(straightDir)/\(ckpt)/optimizer.safetensors")
         let keys = Set(a.parameters.map(\.0))
         #expect(Set(opt.names) == Set(keys.map { "exp_avg.\($0)" } + keys.map { "exp_avg_sq.\($0)" }))
-        #expect(LoRAFiles.isAdapterOnly("\(straightDir)/\(ckpt)/model"))
+        #expect(try LoRAFiles.isAdapterOnly("\(straightDir)/\(ckpt)/model"))
 
         let stoppedDir = runDir("lora-sft-stopped")
         _ = try SFTTrainer(config: try sftConfig(common + ["output_dir=\(stoppedDir)"])).train(stopAfter: 3)
@@ -72,6 +72,24 @@ nonisolated(unsafe) private let seqcls: [String: Any] = {
         #expect(try c.model(probe).value.scalars == a.model(probe).value.scalars)
         let fingerprint = c.runIdentityFields()["model_config"] ?? ""
         #expect(fingerprint.contains(LoRAFiles.configName) && !fingerprint.contains("missing"), "\(fingerprint)")
+    }
+
+    /// An adapter run written with overwrite into a full model's old output keeps that model's
+    /// files (a run deletes nothing it did not write): loading the folder must not pick either
+    /// silently.
+    @Test func anAdapterOverAStaleFullModelIsRefusedNotLoaded() throws {
+        let dir = runDir("lora-over-full")
+        let fm = FileManager.default
+        try fm.copyItem(atPath: rlhfFixture("tiny-llama"), toPath: dir)
+        _ = try SFTTrainer(config: try sftConfig(["batch_size=1", "max_steps=1", "output_dir=\(dir)", "overwrite_output_dir=true",
+                                                  sftPeft])).train()
+        #expect(fm.fileExists(atPath: dir + "/config.json") && fm.fileExists(atPath: dir + "/adapter_config.json"))
+        do {
+            _ = try ModelBundle(directory: dir)
+            Issue.record("a folder with a stale config.json beside the adapter loaded")
+        } catch {
+            #expect("\(error)".contains("config.json") && "\(error)".contains("adapter_config.json"), "\(error)")
+        }
     }
 
     @Test func dpoAdapterOffReferenceEqualsAFrozenCopy() throws {

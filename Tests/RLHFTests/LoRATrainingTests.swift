@@ -128,7 +128,7 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Float {
         _ = try PPOTrainer(config: stoppedConfig).train(stopAfter: 3)
         // The checkpoint holds adapter folders, not models.
         let ckpt = try FileManager.default.contentsOfDirectory(atPath: stopped).first { $0.hasPrefix("checkpoint-") }!
-        #expect(LoRAFiles.isAdapterOnly(stopped + "/" + ckpt + "/actor") && LoRAFiles.isAdapterOnly(stopped + "/" + ckpt + "/critic"))
+        #expect(try LoRAFiles.isAdapterOnly(stopped + "/" + ckpt + "/actor") && LoRAFiles.isAdapterOnly(stopped + "/" + ckpt + "/critic"))
         stoppedConfig.outputDir = stopped
         let b = try PPOTrainer(config: stoppedConfig)
         let hb = try b.train(resume: true).history
@@ -147,7 +147,7 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Float {
         #expect(zip(plain.adapters!.parameters(), a.adapters!.parameters()).contains { $0.0.value.scalars != $0.1.value.scalars })
         // The final actor is an adapter folder naming the base (absolute); it loads via ModelBundle.
         let out = straight.outputDir
-        #expect(LoRAFiles.isAdapterOnly(out) && FileManager.default.fileExists(atPath: out + "/tokenizer.json"))
+        #expect(try LoRAFiles.isAdapterOnly(out) && FileManager.default.fileExists(atPath: out + "/tokenizer.json"))
         let (_, recorded) = try LoRAFiles.loadConfig(out)
         #expect(recorded == URL(fileURLWithPath: rlhfFixture("tiny-llama")).standardizedFileURL.path)
         let bundle = try ModelBundle(directory: out)

@@ -71,7 +71,7 @@ public enum ModelDirectory {
     /// from `seed` (its lm_head is ignored). Returns whether the head is fresh. A LoRA reward
     /// model (a PEFT SEQ_CLS adapter folder naming its base) loads as base + adapter + its head.
     public static func loadScalarHead(_ dir: String, seed: UInt64 = 0) throws(ModelError) -> (model: ScalarHeadModel, freshHead: Bool) {
-        if LoRAFiles.isAdapterOnly(dir) { return (try loadScalarHeadAdapter(dir).model, false) }
+        if try LoRAFiles.isAdapterOnly(dir) { return (try loadScalarHeadAdapter(dir).model, false) }
         let (config, raw) = try loadConfig(dir)
         let weights = try openWeights(dir)
         try checkConfig(config, against: weights, dir: dir)

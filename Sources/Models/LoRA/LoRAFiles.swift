@@ -243,9 +243,17 @@ public enum LoRAFiles {
     }
 
     /// Whether `dir` is an adapter folder standing for a whole model (adapter_config.json and no
-    /// config.json), so its recorded base is loaded under it.
-    public static func isAdapterOnly(_ dir: String) -> Bool {
-        isAdapterDirectory(dir) && !FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent("config.json"))
+    /// config.json), so its recorded base is loaded under it. A folder holding both is refused:
+    /// one of them is stale (e.g. an adapter run written with overwrite over a full model's
+    /// output, whose other files are kept), and either choice could load the wrong model.
+    public static func isAdapterOnly(_ dir: String) throws(ModelError) -> Bool {
+        guard isAdapterDirectory(dir) else { return false }
+        let config = (dir as NSString).appendingPathComponent("config.json")
+        guard !FileManager.default.fileExists(atPath: config) else {
+            throw .config(file: config, detail: "the folder holds both a model (config.json) and an adapter (\(configName)); "
+                          + "one is left from another run. Remove the stale one, or load the base and the adapter from separate folders")
+        }
+        return true
     }
 }
 

@@ -28,8 +28,7 @@ public struct ModelBundle {
     /// `adapter`: a PEFT LoRA folder to load on top of the base.
     public init(directory: String, adapter: String? = nil, tokenizerDirectory: String? = nil) throws {
         var base = directory, adapter = adapter
-        if adapter == nil, LoRAFiles.isAdapterDirectory(directory),
-           !FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("config.json")) {
+        if adapter == nil, try LoRAFiles.isAdapterOnly(directory) {
             base = try ModelBundle.recordedBase(ofAdapter: directory)
             adapter = directory
         }

@@ -92,7 +92,7 @@ public struct EngineParts {
         if config.advantageEstimator.needsCritic {
             let criticPath = config.criticModelPath ?? config.rewardModelPath ?? config.sftModelPath
             var loaded: LoRAAdapters?
-            if LoRAFiles.isAdapterOnly(criticPath) {
+            if try LoRAFiles.isAdapterOnly(criticPath) {
                 (critic, loaded) = try ModelDirectory.loadScalarHeadAdapter(criticPath)
                 criticBase = try LoRAFiles.recordedBase(ofAdapter: criticPath)
             } else {

@@ -38,7 +38,7 @@ public final class RewardTrainer: TrainingTask {
         self.config = config
         // A LoRA reward model (adapter folder) as model_path continues training that adapter.
         let m: ScalarHeadModel, fresh: Bool, loaded: LoRAAdapters?
-        if LoRAFiles.isAdapterOnly(config.data.modelPath) {
+        if try LoRAFiles.isAdapterOnly(config.data.modelPath) {
             (m, loaded) = try ModelDirectory.loadScalarHeadAdapter(config.data.modelPath)
             (fresh, adapterBase) = (false, try LoRAFiles.recordedBase(ofAdapter: config.data.modelPath))
         } else {

@@ -27,6 +27,6 @@ enum TrainerIdentity {
     /// The file that says what a model folder is: config.json, or for an adapter folder given as
     /// the model (no config.json) its adapter_config.json.
     static func configFile(of dir: String) -> String {
-        (dir as NSString).appendingPathComponent(LoRAFiles.isAdapterOnly(dir) ? LoRAFiles.configName : "config.json")
+        (dir as NSString).appendingPathComponent((try? LoRAFiles.isAdapterOnly(dir)) == true ? LoRAFiles.configName : "config.json")
     }
 }
