@@ -89,13 +89,16 @@ let package = Package(
         // A few data-parallel training steps of a tiny MLP, run under mpirun by DistributedTests
         // (N = 1 against N = 2, a killed rank, a rank that throws) and by scripts/mpi-two-hosts.sh.
         .executableTarget(name: "MPIProbe", dependencies: ["Distributed", "NN", "TensorCore"], path: "Tests/MPIProbe", swiftSettings: fastFlags),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TensorCore", "RLMath"], swiftSettings: fastFlags),
+        // Launching commands under mpirun with a deadline, shared by DistributedTests and RLHFTests.
+        .target(name: "MPITestSupport", path: "Tests/MPITestSupport", swiftSettings: fastFlags),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TensorCore", "RLMath", "MPITestSupport"], swiftSettings: fastFlags),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "GradCheck"], swiftSettings: fastFlags),
-        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "GradCheck"], exclude: ["Fixtures"], swiftSettings: fastFlags),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "NN", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
-        .testTarget(name: "RLHFTests", dependencies: ["RLHF", "Models", "NN", "Generation", "SafeTensors", "Tokenizers", "TensorCore", "RLMath", "Data", "RunKit"],
+        .testTarget(name: "RLHFTests", dependencies: ["RLHF", "Models", "NN", "Generation", "SafeTensors", "Tokenizers", "TensorCore", "RLMath", "Data", "RunKit",
+                                                "MPITestSupport"],
                     exclude: ["Fixtures"], swiftSettings: fastFlags),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "RLHF", "Generation", "Models", "Tokenizers", "TensorCore"], exclude: ["Fixtures"], swiftSettings: fastFlags),
         .testTarget(name: "RLMathTests", dependencies: ["RLMath", "TensorCore", "GradCheck"], exclude: ["Fixtures"], swiftSettings: fastFlags),

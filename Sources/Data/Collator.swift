@@ -36,6 +36,8 @@ public struct PreferenceBatch: Sendable, Equatable {
     public var better: [Int32]
     /// (C) the other row.
     public var worse: [Int32]
+    /// (G) how many rows each group of the batch became, in order (a pair: 2).
+    public var groupSizes: [Int] = []
 }
 
 public struct Collator: Sendable, Equatable {
@@ -78,14 +80,15 @@ public struct Collator: Sendable, Equatable {
     /// Preference batch: every sequence of every group once, group after group, all padded
     /// to one T; `better`/`worse` index the batch rows of each comparison, in group order.
     public func collate(groups: [PreferenceGroup]) throws -> PreferenceBatch {
-        var sequences: [TokenizedExample] = [], better: [Int32] = [], worse: [Int32] = []
+        var sequences: [TokenizedExample] = [], better: [Int32] = [], worse: [Int32] = [], sizes: [Int] = []
         for g in groups {
             let base = Int32(sequences.count)
             sequences += g.sequences
+            sizes.append(g.sequences.count)
             better += g.better.map { base + Int32($0) }
             worse += g.worse.map { base + Int32($0) }
         }
-        return PreferenceBatch(batch: try collate(sequences), better: better, worse: worse)
+        return PreferenceBatch(batch: try collate(sequences), better: better, worse: worse, groupSizes: sizes)
     }
 
     /// Prompt batch for generation (labels all -100); usually with `.left` padding.

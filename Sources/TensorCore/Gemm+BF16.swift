@@ -60,25 +60,12 @@ extension Gemm {
                 return
             }
         }
-        let mr = RLHF_BF16_MR, nr = RLHF_BF16_NR
-        let threads = m * n * k >= parallelThreshold ? pool.threadCount : 1
-        // Split as the fp32 path does: N when each thread gets at least two panels, else M.
-        let splitN = n >= 2 * nr * threads || m < 2 * mr * threads
-        let unit = splitN ? nr : mr
-        let extent = splitN ? n : m
-        let units = (extent + unit - 1) / unit
-        let tasks = max(1, min(threads, units))
         let operands = UncheckedSendable((a, b, c))
-        let block = { (task: Int) in
-            let lo = units * task / tasks * unit
-            let hi = min(extent, units * (task + 1) / tasks * unit)
-            guard lo < hi else { return }
+        splitOverPool(m: m, n: n, k: k, mr: Int(RLHF_BF16_MR), nr: Int(RLHF_BF16_NR), pool: pool) { rows, cols in
             let (a, b, c) = operands.value
-            bf16Block(rows: splitN ? 0..<m : lo..<hi, cols: splitN ? lo..<hi : 0..<n, k: k,
-                      a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+            bf16Block(rows: rows, cols: cols, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                       c: c, ldc: ldc, alpha: alpha, beta: beta)
         }
-        if tasks == 1 { block(0) } else { pool.parallelFor(tasks, block) }
     }
 
     /// Bytes `packBF16` writes for a k x n op(B).

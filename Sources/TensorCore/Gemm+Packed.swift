@@ -61,31 +61,33 @@ extension Gemm {
         c: UnsafeMutablePointer<Float>, ldc: Int,
         alpha: Float, beta: Float, pool: ThreadPool, blocking: GemmBlocking
     ) {
-        let mr = microRows, nr = microCols
+        let operands = UncheckedSendable((a, b, c))
+        splitOverPool(m: m, n: n, k: k, mr: microRows, nr: microCols, pool: pool) { rows, cols in
+            let (a, b, c) = operands.value
+            packedBlock(rows: rows, cols: cols, k: k, a: a, lda: lda, transA: transA,
+                        b: b, ldb: ldb, transB: transB, c: c, ldc: ldc, alpha: alpha, beta: beta,
+                        blocking: blocking)
+        }
+    }
+
+    /// Splits C (m x n) into whole mr x nr panels over the pool and runs `block` on each share:
+    /// N when each thread gets at least two column panels, else M. One thread below
+    /// `parallelThreshold` multiply-adds. Shared by the fp32 and bf16 paths.
+    static func splitOverPool(m: Int, n: Int, k: Int, mr: Int, nr: Int, pool: ThreadPool,
+                              _ block: (_ rows: Range<Int>, _ cols: Range<Int>) -> Void) {
         let threads = m * n * k >= parallelThreshold ? pool.threadCount : 1
-        // Split N when each thread gets at least two panels, else M; tasks are whole panels.
         let splitN = n >= 2 * nr * threads || m < 2 * mr * threads
         let unit = splitN ? nr : mr
         let extent = splitN ? n : m
         let units = (extent + unit - 1) / unit
         let tasks = max(1, min(threads, units))
-        let operands = UncheckedSendable((a, b, c))
-        let block = { (task: Int) in
+        func share(_ task: Int) {
             let lo = units * task / tasks * unit
             let hi = min(extent, units * (task + 1) / tasks * unit)
             guard lo < hi else { return }
-            let (a, b, c) = operands.value
-            if splitN {
-                packedBlock(rows: 0..<m, cols: lo..<hi, k: k, a: a, lda: lda, transA: transA,
-                            b: b, ldb: ldb, transB: transB, c: c, ldc: ldc, alpha: alpha, beta: beta,
-                            blocking: blocking)
-            } else {
-                packedBlock(rows: lo..<hi, cols: 0..<n, k: k, a: a, lda: lda, transA: transA,
-                            b: b, ldb: ldb, transB: transB, c: c, ldc: ldc, alpha: alpha, beta: beta,
-                            blocking: blocking)
-            }
+            block(splitN ? 0..<m : lo..<hi, splitN ? lo..<hi : 0..<n)
         }
-        if tasks == 1 { block(0) } else { pool.parallelFor(tasks, block) }
+        if tasks == 1 { share(0) } else { pool.parallelFor(tasks) { share($0) } }
     }
 
     /// The micro-kernel with run-time strides into a 12 x 32 scratch tile (alpha 1, beta 0):

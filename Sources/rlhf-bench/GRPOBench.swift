@@ -116,7 +116,7 @@ struct GRPOBench: ParsableCommand {
     /// GPT-2's 256 byte-level symbols (ids = byte values), one made-up space-led word for each
     /// id up to 50,255 and <|endoftext|> at 50,256; no merges: what Reference/trl_grpo_step.py
     /// writes.
-    static func syntheticTokenizer() throws -> Tokenizer {
+    static func syntheticTokenizer(vocabSize: Int = GRPOBench.vocabSize) throws -> Tokenizer {
         var scalarForByte = [UInt32](repeating: 0, count: 256), next: UInt32 = 256
         for b in 0..<256 {
             if (33...126).contains(b) || (161...172).contains(b) || (174...255).contains(b) { scalarForByte[b] = UInt32(b) } else {

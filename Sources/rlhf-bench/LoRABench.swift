@@ -1,15 +1,19 @@
-// `rlhf-bench lora`: one SFT-style step (forward loss, backward, AdamW) on the SmolLM2-135M
-// shape (random init, Llama architecture, 30 layers, hidden 576), full fine-tuning next to
-// LoRA (r 16, alpha 32, all seven projections; base frozen). Each variant runs in a process of
+// `rlhf-bench lora`: one SFT-style step (forward loss, backward, AdamW) and one GRPO iteration of
+// the RL engine (PPOTrainer.step(): rollout, scoring, update) on the SmolLM2-135M shape (random
+// init, Llama architecture, 30 layers, hidden 576), full fine-tuning next to LoRA (r 16, alpha
+// 32, all seven projections; base frozen; in GRPO the reference is then the actor with its
+// adapters off, where full fine-tuning holds a second copy). Each variant runs in a process of
 // its own (this binary with --variant), so its peak RSS (VmHWM from /proc/self/status) is its
 // own; the parent prints both side by side with their ratios. Peak RSS includes the freed
 // buffers TensorCore's BufferCache keeps for reuse (up to RLHF_BUFFER_CACHE_MB, printed): run
 // with RLHF_BUFFER_CACHE_MB=0 to see live memory alone. Leaves out grad clipping and data
 // loading (the same for both), and the trainers' bookkeeping.
 import ArgumentParser
+import Data
 import Foundation
 import Models
 import NN
+import RLHF
 import TensorCore
 
 struct LoRABench: ParsableCommand {
@@ -18,6 +22,7 @@ struct LoRABench: ParsableCommand {
         abstract: "Full fine-tune vs LoRA (r 16, all projections): step seconds and peak memory on the SmolLM2-135M shape.")
 
     enum Variant: String, ExpressibleByArgument, CaseIterable { case full, lora }
+    enum Workload: String, ExpressibleByArgument, CaseIterable { case sft, grpo }
     enum Shape: String, ExpressibleByArgument { case smollm2, small }
 
     @Option(help: "Timed steps (median printed) after one warm-up step.") var runs = 3
@@ -26,57 +31,84 @@ struct LoRABench: ParsableCommand {
     @Option(help: "LoRA rank.") var rank = 16
     @Option(help: "smollm2 (SmolLM2-135M shape) or small (a tiny Llama config for a smoke run).") var model = Shape.smollm2
     @Option(help: "Run one variant in this process (the parent starts one child per variant).") var variant: Variant?
+    @Option(help: "What to time: sft (one forward+backward+AdamW step), grpo (one RL engine iteration), or both (repeatable).")
+    var workload: [Workload] = Workload.allCases
+    @Option(help: "GRPO: prompts per rollout (each answered --generations times).") var prompts = 2
+    @Option(help: "GRPO: responses per prompt.") var generations = 4
+    @Option(help: "GRPO: new tokens per response.") var newTokens = 32
 
     func run() throws {
-        if let variant { return try measure(variant) }
-        // The parent: one child process per variant, so each peak RSS is measured alone.
-        var figures: [Variant: [String: Double]] = [:]
-        for v in Variant.allCases {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-            p.arguments = ["lora", "--variant", v.rawValue, "--runs", "\(runs)", "--batch", "\(batch)", "--time", "\(time)",
-                           "--rank", "\(rank)", "--model", model.rawValue]
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            try p.run()
-            let out = pipe.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            guard p.terminationStatus == 0 else { throw ValidationError("the \(v.rawValue) child exited with \(p.terminationStatus)") }
-            var f: [String: Double] = [:]
-            for line in String(decoding: out, as: UTF8.self).split(separator: "\n") {
-                let parts = line.split(separator: " ")
-                if parts.count == 2, let x = Double(parts[1]) { f[String(parts[0])] = x }
-            }
-            figures[v] = f
-        }
+        if let variant { return try workload.first == .grpo ? measureGRPO(variant) : measure(variant) }
+        // The parent: one child process per workload and variant, so each peak RSS is measured alone.
         let name = model == .small ? "lora_small" : "lora_smollm2_135m"
-        let full = figures[.full]!, lora = figures[.lora]!
-        printFact("\(name)_shape", "batch \(batch) x \(time) tokens, LoRA r \(rank) alpha \(2 * rank) on q,k,v,o,gate,up,down, "
-                  + "\(ThreadPool.shared.threadCount) threads")
+        printFact("\(name)_lora", "r \(rank) alpha \(2 * rank) on q,k,v,o,gate,up,down, \(ThreadPool.shared.threadCount) threads")
         printFact("\(name)_buffer_cache_limit", ProcessInfo.processInfo.environment["RLHF_BUFFER_CACHE_MB"].map { "\($0) MiB" }
                   ?? "4096 MiB (default; RLHF_BUFFER_CACHE_MB)")
-        for (key, unit, label) in [("trainable_params", "M", "trainable_params"), ("step_seconds", "s", "step_b\(batch)_t\(time)_seconds"),
-                                   ("forward_seconds", "s", "forward_seconds"), ("backward_seconds", "s", "backward_seconds"),
-                                   ("adamw_seconds", "s", "adamw_seconds"), ("grad_mib", "MiB", "grad_buffers"),
-                                   ("adam_state_mib", "MiB", "adamw_state"), ("rss_after_init_mib", "MiB", "rss_after_init"),
-                                   ("peak_rss_mib", "MiB", "peak_rss_vmhwm")] {
-            printFigure("\(name)_full_\(label)", full[key] ?? .nan, unit)
-            printFigure("\(name)_lora_\(label)", lora[key] ?? .nan, unit)
+        for w in workload {
+            var figures: [Variant: [String: Double]] = [:]
+            for v in Variant.allCases { figures[v] = try child(w, v) }
+            let full = figures[.full]!, lora = figures[.lora]!
+            let rows: [(String, String, String)]
+            switch w {
+            case .sft:
+                printFact("\(name)_sft_shape", "batch \(batch) x \(time) tokens")
+                rows = [("trainable_params", "M", "trainable_params"), ("step_seconds", "s", "step_b\(batch)_t\(time)_seconds"),
+                        ("forward_seconds", "s", "forward_seconds"), ("backward_seconds", "s", "backward_seconds"),
+                        ("adamw_seconds", "s", "adamw_seconds"), ("grad_mib", "MiB", "grad_buffers"),
+                        ("adam_state_mib", "MiB", "adamw_state"), ("rss_after_init_mib", "MiB", "rss_after_init"),
+                        ("peak_rss_mib", "MiB", "peak_rss_vmhwm")]
+            case .grpo:
+                printFact("\(name)_grpo_shape", "\(prompts) prompts x \(generations) generations, \(newTokens) new tokens, "
+                          + "one optimizer step per rollout, beta 0.04; full: reference is a second copy, LoRA: the actor with adapters off")
+                rows = [("trainable_params", "M", "grpo_trainable_params"), ("iteration_seconds", "s", "grpo_iteration_seconds"),
+                        ("rollout_seconds", "s", "grpo_rollout_seconds"), ("scoring_seconds", "s", "grpo_scoring_seconds"),
+                        ("update_seconds", "s", "grpo_update_seconds"), ("rss_after_init_mib", "MiB", "grpo_rss_after_init"),
+                        ("peak_rss_mib", "MiB", "grpo_peak_rss_vmhwm")]
+            }
+            for (key, unit, label) in rows {
+                printFigure("\(name)_full_\(label)", full[key] ?? .nan, unit)
+                printFigure("\(name)_lora_\(label)", lora[key] ?? .nan, unit)
+            }
+            let time = w == .sft ? "step_seconds" : "iteration_seconds", tag = w == .sft ? "" : "grpo_"
+            printFigure("\(name)_\(tag)\(w == .sft ? "step" : "iteration")_time_lora_vs_full", (lora[time] ?? .nan) / (full[time] ?? .nan), "x")
+            printFigure("\(name)_\(tag)peak_rss_lora_vs_full", (lora["peak_rss_mib"] ?? .nan) / (full["peak_rss_mib"] ?? .nan), "x")
         }
-        printFigure("\(name)_step_time_lora_vs_full", (lora["step_seconds"] ?? .nan) / (full["step_seconds"] ?? .nan), "x")
-        printFigure("\(name)_peak_rss_lora_vs_full", (lora["peak_rss_mib"] ?? .nan) / (full["peak_rss_mib"] ?? .nan), "x")
+    }
+
+    /// Runs one workload and variant in a child process and reads its `key value` lines.
+    func child(_ w: Workload, _ v: Variant) throws -> [String: Double] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        p.arguments = ["lora", "--variant", v.rawValue, "--workload", w.rawValue, "--runs", "\(runs)", "--batch", "\(batch)",
+                       "--time", "\(time)", "--rank", "\(rank)", "--model", model.rawValue, "--prompts", "\(prompts)",
+                       "--generations", "\(generations)", "--new-tokens", "\(newTokens)"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let out = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw ValidationError("the \(w.rawValue)/\(v.rawValue) child exited with \(p.terminationStatus)") }
+        var f: [String: Double] = [:]
+        for line in String(decoding: out, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let x = Double(parts[1]) { f[String(parts[0])] = x }
+        }
+        return f
     }
 
     /// One variant: prints `key value` lines for the parent.
+    var modelConfig: TransformerConfig {
+        model == .small ? .llama(vocabSize: 512, hiddenSize: 64, layers: 2, heads: 4, kvHeads: 2, intermediateSize: 128) : .llama()
+    }
+
+    var peft: PeftConfig { PeftConfig(r: rank, loraAlpha: Float(2 * rank), targetModules: PeftConfig.knownTargets(.llama)) }
+
     func measure(_ variant: Variant) throws {
-        let config: TransformerConfig = model == .small
-            ? .llama(vocabSize: 512, hiddenSize: 64, layers: 2, heads: 4, kvHeads: 2, intermediateSize: 128)
-            : .llama()
+        let config = modelConfig
         var initializer = WeightInit.random(seed: 1)
         let lm = CausalLM(config: config, initializer: &initializer)
         var trainable = lm.parameters()
         if variant == .lora {
-            let peft = PeftConfig(r: rank, loraAlpha: Float(2 * rank), targetModules: PeftConfig.knownTargets(.llama))
             trainable = try LoRAAdapters(attachingTo: lm, config: peft, seed: 2).parameters()
         }
         let optimizer = AdamW(parameters: trainable, config: AdamWConfig(lr: 1e-4, weightDecay: 0))
@@ -108,6 +140,61 @@ struct LoRABench: ParsableCommand {
             ("trainable_params", Double(trainable.reduce(0) { $0 + $1.count }) / 1e6),
             ("step_seconds", med(total)), ("forward_seconds", med(fwd)), ("backward_seconds", med(bwd)), ("adamw_seconds", med(adam)),
             ("grad_mib", Double(gradBytes) / 1_048_576), ("adam_state_mib", Double(stateBytes) / 1_048_576),
+            ("rss_after_init_mib", rssInit), ("peak_rss_mib", Self.procStatusMiB("VmHWM")),
+        ]
+        for (k, v) in lines { print("\(k) \(v)") }
+    }
+
+    /// One GRPO variant: the engine's real iteration (as `rlhf-bench grpo` runs it) on this shape.
+    func measureGRPO(_ variant: Variant) throws {
+        let config = modelConfig
+        let tokenizer = try GRPOBench.syntheticTokenizer(vocabSize: config.vocabSize)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-bench-lora-grpo-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: out) }
+        var ppo = PPOConfig()
+        ppo.advantageEstimator = .grpo
+        ppo.numGenerations = generations
+        ppo.rolloutBatchSize = prompts
+        ppo.totalEpisodes = prompts * (runs + 1)
+        ppo.miniBatchSize = prompts * generations
+        ppo.ppoEpochs = 1
+        ppo.maxGenLen = newTokens
+        ppo.beta = 0.04
+        ppo.klCoef = 0
+        ppo.lrActor = 1e-5
+        ppo.outputDir = out.path
+        var a = WeightInit.random(seed: 1)
+        let actor = CausalLM(config: config, initializer: &a)
+        let reference: CausalLM, adapters: LoRAAdapters?
+        if variant == .lora {
+            adapters = try LoRAAdapters(attachingTo: actor, config: peft, seed: 2)
+            reference = actor
+        } else {
+            var r = WeightInit.random(seed: 1)
+            reference = CausalLM(config: config, initializer: &r)
+            adapters = nil
+        }
+        let texts = GRPOBench.prompts + (0..<max(0, prompts - GRPOBench.prompts.count)).map { "Prompt number \($0) says" }
+        let parts = EngineParts(
+            actor: actor, reference: reference, critic: nil, reward: LettersReward(), tokenizer: tokenizer, tokenizerDirectory: nil,
+            prompts: texts.prefix(prompts).enumerated().map { PromptExample(ids: tokenizer.encode($1).map(Int32.init),
+                                                                            source: SourceLine(file: "bench", line: $0 + 1)) },
+            eosIds: [Int32(config.vocabSize - 1)], padId: Int32(config.vocabSize - 1), adapters: adapters)
+        let trainer = try PPOTrainer(config: ppo, parts: parts)
+        let rssInit = Self.procStatusMiB("VmRSS")
+        _ = try trainer.step()   // warm-up
+        var runs: [(total: Double, parts: [String: Double])] = []
+        for _ in 0..<max(1, self.runs) {
+            let t0 = now()
+            let m = try trainer.step()
+            runs.append((now() - t0, Dictionary(m, uniquingKeysWith: { a, _ in a })))
+        }
+        let t = runs.sorted { $0.total < $1.total }[runs.count / 2]
+        let trainable = (adapters.map { $0.parameters() } ?? actor.parameters()).reduce(0) { $0 + $1.count }
+        let lines: [(String, Double)] = [
+            ("trainable_params", Double(trainable) / 1e6), ("iteration_seconds", t.total),
+            ("rollout_seconds", t.parts["time/rollout_s"] ?? .nan), ("scoring_seconds", t.parts["time/scoring_s"] ?? .nan),
+            ("update_seconds", t.parts["time/update_s"] ?? .nan),
             ("rss_after_init_mib", rssInit), ("peak_rss_mib", Self.procStatusMiB("VmHWM")),
         ]
         for (k, v) in lines { print("\(k) \(v)") }

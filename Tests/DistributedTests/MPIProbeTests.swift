@@ -4,15 +4,11 @@
 // job with Open MPI's message instead of hanging it. Skips, saying why, when mpirun is absent.
 // Leaves out the two-namespace run across "hosts" (scripts/mpi-two-hosts.sh).
 import Foundation
+import MPITestSupport
 import Testing
 
 @Suite(.serialized) struct MPIProbeTests {
-    /// The probe, built next to this test binary.
-    static let probe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        .appendingPathComponent("MPIProbe").path
-
-    static let mpirun: String? = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-        .split(separator: ":").map { "\($0)/mpirun" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let probe = MPILaunch.sibling("MPIProbe")
 
     struct Run {
         var status: Int32
@@ -22,56 +18,14 @@ import Testing
         func lines(_ prefix: String) -> [String] { output.split(separator: "\n").map(String.init).filter { $0.hasPrefix(prefix + " ") } }
     }
 
-    /// Runs a command with a deadline (a hang must fail the test, not stall it); stdout and stderr together.
+    /// Runs a command with a deadline (MPITestSupport); stdout and stderr together.
     func run(_ executable: String, _ arguments: [String], timeout: Double = 60) throws -> Run {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let pid = p.processIdentifier
-        let timedOut = Flag()
-        // mpirun does not end ranks stuck in a collective on SIGTERM (seen here): kill the whole tree.
-        let deadline = DispatchWorkItem { timedOut.set(); Self.killTree(pid) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: deadline)
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        deadline.cancel()
-        let note = timedOut.value ? "\n[test: killed after \(timeout) s]" : ""
-        return Run(status: p.terminationStatus, output: String(decoding: data, as: UTF8.self) + note)
-    }
-
-    final class Flag: @unchecked Sendable {
-        private let lock = NSLock()
-        private var raised = false
-        func set() { lock.lock(); raised = true; lock.unlock() }
-        var value: Bool { lock.lock(); defer { lock.unlock() }; return raised }
-    }
-
-    /// SIGKILL to `root` and every descendant (found through /proc/PID/stat's parent field).
-    static func killTree(_ root: Int32) {
-        var parent: [Int32: Int32] = [:]
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 1, let ppid = Int32(fields[1]) { parent[pid] = ppid }
-        }
-        var tree: Set<Int32> = [root]
-        var grew = true
-        while grew {
-            grew = false
-            for (pid, ppid) in parent where tree.contains(ppid) && !tree.contains(pid) { tree.insert(pid); grew = true }
-        }
-        for pid in tree { kill(pid, SIGKILL) }
+        let r = try runCommand(executable, arguments, timeout: timeout)
+        return Run(status: r.status, output: r.output)
     }
 
     func mpi(_ ranks: Int, _ probeArguments: [String], timeout: Double = 60) throws -> Run {
-        var args = ["-np", "\(ranks)", "--oversubscribe"]
-        if geteuid() == 0 { args.append("--allow-run-as-root") }
-        return try run(Self.mpirun!, args + [Self.probe] + probeArguments, timeout: timeout)
+        try run(MPILaunch.mpirun!, MPILaunch.arguments(ranks: ranks) + [Self.probe] + probeArguments, timeout: timeout)
     }
 
     /// max over entries of |a - b| / max(|a|, |b|); the parameter sum (first checksum entry)
@@ -90,10 +44,7 @@ import Testing
         for k in 1..<3 { #expect(abs(c[k] - d[k]) <= 1e-5 * max(abs(c[k]), abs(d[k])), "\(what): checksum[\(k)] \(c[k]) vs \(d[k])") }
     }
 
-    func skipWithoutMPI() -> Bool {
-        if Self.mpirun == nil { print("MPIProbeTests: skipped, no mpirun on PATH (apt-get install openmpi-bin libopenmpi-dev)") }
-        return Self.mpirun == nil
-    }
+    func skipWithoutMPI() -> Bool { MPILaunch.skip("MPIProbeTests") }
 
     @Test func twoAndThreeRanksEqualOneProcess() throws {
         if skipWithoutMPI() { return }

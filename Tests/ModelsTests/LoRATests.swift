@@ -177,7 +177,7 @@ private func logitsDiff(_ a: [Float], _ b: [Float], _ batch: TokenBatch, vocab: 
         #expect(adapters.sites.allSatisfy { $0.lora.b.value.scalars.contains { $0 != 0 } }, "B must have trained")
     }
 
-    /// LoRA dropout (adapter input only) draws from the seeded generator: same seed, same masks.
+    /// LoRA dropout (adapter input only) draws from the row streams: same streams, same masks.
     @Test func dropoutIsSeededAndOnlyWhileSet() throws {
         let model = try ModelDirectory.loadCausalLM(fixtureDir("llama"))
         let batch = try Golden("llama").batch()
@@ -190,18 +190,19 @@ private func logitsDiff(_ a: [Float], _ b: [Float], _ batch: TokenBatch, vocab: 
         var rng = Philox(seed: 9)
         for s in withDropout.sites { s.lora.b.value = Tensor.randomNormal(s.lora.b.shape, std: 0.2, rng: &rng) }
         let eval = try model(batch).value.scalars
-        withDropout.setDropout(Philox(seed: 1))
+        func streams(_ seed: UInt64) -> RowStreams { RowStreams(seed: seed, step: 0, keys: (0..<batch.batch).map { (row: $0, sub: 0) }) }
+        withDropout.setDropout(streams(1))
         let a = try model(batch).value.scalars
-        withDropout.setDropout(Philox(seed: 1))
+        withDropout.setDropout(streams(1))
         let b = try model(batch).value.scalars
-        withDropout.setDropout(Philox(seed: 2))
+        withDropout.setDropout(streams(2))
         let c = try model(batch).value.scalars
         withDropout.setDropout(nil)
         #expect(a == b, "the same seed must draw the same dropout masks")
         #expect(a != c && a != eval, "dropout must change the adapted output while a generator is set")
         #expect(try model(batch).value.scalars == eval, "no generator: no dropout")
         // Dropout acts on the adapter's input only: with adapters off it has no effect.
-        withDropout.setDropout(Philox(seed: 1))
+        withDropout.setDropout(streams(1))
         let bare = try withDropout.withAdaptersDisabled { try model(batch).value.scalars }
         withDropout.setDropout(nil)
         #expect(try withDropout.withAdaptersDisabled { try model(batch).value.scalars } == bare)

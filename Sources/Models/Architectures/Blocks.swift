@@ -14,20 +14,26 @@ public struct BlockContext {
     public var dropout: Dropout?
 }
 
-/// Training-time dropout for a trunk: the probabilities and a seeded generator that
-/// successive calls draw from. A trainer installs one per micro-batch (seeded by the step,
-/// so resumed runs draw the same masks) and removes it for evaluation.
+/// Training-time dropout for a trunk: the probabilities and the row-keyed streams of the batch
+/// (`RowStreams`). Each call takes the next site number, so every layer draws its own masks and a
+/// row draws the same masks in any batch layout. A trainer installs one per micro-batch (keyed by
+/// seed, step and global row, so resumed runs and other rank counts draw the same masks) and
+/// removes it for evaluation.
 public final class Dropout {
     public let residual: Float
     public let embedding: Float
-    public var rng: Philox
+    public let rows: RowStreams
+    /// The next call site; restarts at 0 with each new `Dropout`.
+    var site = 0
 
-    public init(residual: Float, embedding: Float, rng: Philox) {
-        self.residual = residual; self.embedding = embedding; self.rng = rng
+    public init(residual: Float, embedding: Float, rows: RowStreams) {
+        self.residual = residual; self.embedding = embedding; self.rows = rows
     }
 
     func apply(_ x: Variable, _ p: Float) throws(TensorError) -> Variable {
-        p > 0 ? try x.dropout(p, rng: &rng) : x
+        guard p > 0 else { return x }
+        defer { site += 1 }
+        return try x.dropout(p, rows: rows, site: site)
     }
 }
 

@@ -16,11 +16,11 @@ public final class TransformerTrunk: Module {
     /// Set by a trainer while it trains; nil (no dropout) everywhere else.
     public var dropout: Dropout?
 
-    /// Switches training dropout on with `rng` (probabilities from the config, or
-    /// `override` for both), or off when `rng` is nil or every probability is 0.
-    public func setDropout(_ rng: Philox?, override: Float? = nil) {
+    /// Switches training dropout on with the batch's row streams (probabilities from the config,
+    /// or `override` for both), or off when `rows` is nil or every probability is 0.
+    public func setDropout(_ rows: RowStreams?, override: Float? = nil) {
         let (r, e) = override.map { ($0, $0) } ?? (config.residualDropout, config.embeddingDropout)
-        dropout = rng.flatMap { r > 0 || e > 0 ? Dropout(residual: r, embedding: e, rng: $0) : nil }
+        dropout = rows.flatMap { r > 0 || e > 0 ? Dropout(residual: r, embedding: e, rows: $0) : nil }
     }
 
     /// Fresh weights, initialised as transformers does for the family (N(0, initializer_range)).

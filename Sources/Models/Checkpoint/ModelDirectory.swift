@@ -68,8 +68,10 @@ public enum ModelDirectory {
 
     /// A scalar-head model from `dir`: a `*ForSequenceClassification` checkpoint loads its
     /// `score.weight`; a causal-LM checkpoint gets a fresh head, N(0, initializer_range)
-    /// from `seed` (its lm_head is ignored). Returns whether the head is fresh.
+    /// from `seed` (its lm_head is ignored). Returns whether the head is fresh. A LoRA reward
+    /// model (a PEFT SEQ_CLS adapter folder naming its base) loads as base + adapter + its head.
     public static func loadScalarHead(_ dir: String, seed: UInt64 = 0) throws(ModelError) -> (model: ScalarHeadModel, freshHead: Bool) {
+        if try LoRAFiles.isAdapterOnly(dir) { return (try loadScalarHeadAdapter(dir).model, false) }
         let (config, raw) = try loadConfig(dir)
         let weights = try openWeights(dir)
         try checkConfig(config, against: weights, dir: dir)
@@ -84,6 +86,14 @@ public enum ModelDirectory {
         }
         model.trunk.originalConfig = raw
         return (model, fresh)
+    }
+
+    /// A LoRA reward model or critic: the base that `dir`'s adapter_config.json records, the
+    /// adapters attached (base frozen) and the saved score head in place.
+    public static func loadScalarHeadAdapter(_ dir: String) throws(ModelError) -> (model: ScalarHeadModel, adapters: LoRAAdapters) {
+        let base = try LoRAFiles.recordedBase(ofAdapter: dir)
+        let (model, _) = try loadScalarHead(base)   // a fresh head if the base has none: the adapter's replaces it
+        return (model, try LoRAFiles.load(dir, onto: model))
     }
 
     static func assign(_ model: Module, from weights: SafeTensorsCollection, family: ModelFamily,

@@ -2,7 +2,9 @@
 // names (PeftConfig.targetModules). Attaching freezes every base parameter (no gradients, no
 // optimizer state: optimise `parameters()` of this object, which lists only A and B under
 // PEFT's key names); `withAdaptersDisabled` runs the bare base; `merge` folds the updates into
-// the base weights. Leaves out: adapters on heads/embeddings, several named adapters at once.
+// the base weights. On a scalar-head model (reward model, critic) the score head stays trainable
+// and is saved with the adapters, as PEFT's SEQ_CLS `modules_to_save`. Leaves out: adapters on
+// heads/embeddings, several named adapters at once.
 import NN
 import TensorCore
 
@@ -18,7 +20,15 @@ public final class LoRAAdapters: Module {
     public let sites: [Site]
     /// Shared by every adapter here: on/off and the dropout generator.
     public let control: LoRASwitch
+    /// The adapted causal LM; for a scalar-head model, a head-less causal-LM view of its trunk
+    /// (same parameter objects), used for the trunk's layers, family and freezing only.
     public let model: CausalLM
+    /// The trainable score head of a scalar-head model (PEFT: task_type SEQ_CLS, modules_to_save
+    /// ["score"]); nil on a causal LM.
+    public let scoreHead: Linear?
+
+    /// PEFT's task_type for these adapters.
+    public var task: LoRATask { scoreHead == nil ? .causalLM : .sequenceClassification }
 
     /// Fresh adapters (A random from `seed`, B zero: the output is unchanged until trained).
     public convenience init(attachingTo model: CausalLM, config: PeftConfig, seed: UInt64, file: String = "peft") throws(ModelError) {
@@ -29,8 +39,20 @@ public final class LoRAAdapters: Module {
         }
     }
 
-    /// Attaches one adapter per target layer, built by `make`; freezes the base.
-    init(model: CausalLM, config: PeftConfig, file: String,
+    /// Fresh adapters on a reward model's or critic's trunk; its score head stays trainable
+    /// and is one of `parameters()` (saved as PEFT's `base_model.model.score.weight`).
+    public convenience init(attachingTo model: ScalarHeadModel, config: PeftConfig, seed: UInt64,
+                            file: String = "peft") throws(ModelError) {
+        var rng = Philox(seed: seed)
+        let view = CausalLM(trunk: model.trunk, lmHead: nil)
+        try self.init(model: view, scoreHead: model.score, config: config, file: file) { layer, control in
+            LoRA(inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, rank: config.r, scaling: config.scaling,
+                 dropout: config.loraDropout, control: control, rng: &rng)
+        }
+    }
+
+    /// Attaches one adapter per target layer, built by `make`; freezes the base (not `scoreHead`).
+    init(model: CausalLM, scoreHead: Linear? = nil, config: PeftConfig, file: String,
          make: (_ layer: Linear, _ control: LoRASwitch) throws(ModelError) -> LoRA) throws(ModelError) {
         let family = model.config.family
         try config.validate(file: file, family: family)
@@ -48,7 +70,7 @@ public final class LoRAAdapters: Module {
         }
         for p in model.parameters() { p.requiresGrad = false }
         for s in sites { s.layer.adapter = s.lora }
-        self.config = config; self.sites = sites; self.control = control; self.model = model
+        self.config = config; self.sites = sites; self.control = control; self.model = model; self.scoreHead = scoreHead
     }
 
     /// Every projection of the model with its HF module name, in layer order.
@@ -81,7 +103,11 @@ public final class LoRAAdapters: Module {
     /// "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight".
     public func visitParameters(prefix: String, _ visit: (String, Variable) -> Void) {
         for s in sites { s.lora.visitParameters(prefix: joinPath(prefix, LoRAAdapters.keyPrefix + s.module), visit) }
+        if let scoreHead { visit(joinPath(prefix, LoRAAdapters.scoreKey), scoreHead.weight) }
     }
+
+    /// Where PEFT saves a SEQ_CLS model's score head (its modules_to_save copy, "default" dropped).
+    public static let scoreKey = keyPrefix + "score.weight"
 
     /// Runs `body` on the bare base model (every adapter off), e.g. the frozen reference of
     /// DPO or RL. Restores the previous state afterwards, also when `body` throws.
@@ -92,9 +118,9 @@ public final class LoRAAdapters: Module {
         return try body()
     }
 
-    /// Training-time dropout on the adapters' inputs from `rng` (nil: off). A trainer calls it
-    /// where it calls `TransformerTrunk.setDropout`.
-    public func setDropout(_ rng: Philox?) { control.dropoutRNG = rng }
+    /// Training-time dropout on the adapters' inputs, each row from its stream in `rows` (nil: off).
+    /// A trainer calls it where it calls `TransformerTrunk.setDropout`, with the same streams.
+    public func setDropout(_ rows: RowStreams?) { control.dropoutRows = rows }
 
     /// Adds every update into its base weight (W += scaling B A, fan_in_fan_out handled by our
     /// (out, in) layout) and detaches the adapters: the model is then a plain model that

@@ -4,6 +4,13 @@
 // Leaves out PEFT's other methods (DoRA, LoHa, prompt tuning), rank/alpha patterns and
 // modules_to_save: adapter files that use them are refused by `LoRAFiles.load`.
 
+/// PEFT's task_type: a causal LM, or a one-label sequence classifier (reward model, critic)
+/// whose score head is trained beside the adapters.
+public enum LoRATask: String, Sendable, Equatable {
+    case causalLM = "CAUSAL_LM"
+    case sequenceClassification = "SEQ_CLS"
+}
+
 /// PEFT's `bias` option. Only "none" exists here: training biases would change the base
 /// weights, which LoRA freezes.
 public enum LoRABias: String, Codable, Sendable, Equatable {

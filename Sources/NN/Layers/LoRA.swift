@@ -1,8 +1,8 @@
 // LoRA (Hu et al. 2021): a low-rank update beside a frozen Linear,
 // y = base(x) + scaling * B(A(dropout(x))), with A (r, in), B (out, r) — PEFT's `lora.Linear`.
 // One `LoRASwitch` is shared by all adapters of a model: turning it off runs the bare base
-// (the frozen reference of DPO / RL, no second copy of the weights); it also holds the seeded
-// dropout generator. Leaves out: DoRA, biases on the adapter, other layer types (embedding, conv).
+// (the frozen reference of DPO / RL, no second copy of the weights); it also holds the
+// row-keyed dropout streams (`RowStreams`). Leaves out: DoRA, biases on the adapter, other layer types (embedding, conv).
 import TensorCore
 
 /// The switches every adapter of one model reads: on/off, and training-time dropout.
@@ -10,8 +10,12 @@ public final class LoRASwitch {
     /// false: every adapter passes the base output through unchanged.
     public var enabled = true
     /// Set while training (like `TransformerTrunk.dropout`): adapters with `dropout > 0` draw
-    /// their masks from it, in call order, so a seeded step draws the same masks again.
-    public var dropoutRNG: Philox?
+    /// each row's mask from that row's stream, one call site after another in call order, so a
+    /// row gets the same masks in any batch layout. Setting it restarts the site count.
+    public var dropoutRows: RowStreams? { didSet { nextSite = Self.firstSite } }
+    /// The next call site's number; the trunk's own dropout uses sites from 0, adapters from 2^20.
+    var nextSite = LoRASwitch.firstSite
+    static let firstSite = 1 << 20
 
     public init() {}
 }
@@ -51,7 +55,10 @@ public final class LoRA: Module {
     public func apply(_ x: Variable, base: Variable) throws(TensorError) -> Variable {
         guard control.enabled else { return base }
         var h = x
-        if dropout > 0, control.dropoutRNG != nil { h = try x.dropout(dropout, rng: &control.dropoutRNG!) }
+        if dropout > 0, let rows = control.dropoutRows {
+            h = try x.dropout(dropout, rows: rows, site: control.nextSite)
+            control.nextSite += 1
+        }
         let low = try linear(h, weight: a)               // (..., r)
         return try addLowRank(base, low: low, b: b, scaling: scaling)
     }

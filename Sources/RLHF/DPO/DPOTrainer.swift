@@ -4,6 +4,8 @@
 // the policy (and, without gradient, the frozen reference), its completion-token log-probs
 // summed (averaged for IPO), and each comparison picks its two rows. Metrics use TRL's names
 // (rewards/chosen, rewards/rejected, rewards/accuracies, rewards/margins, logps/*).
+// With `peft` only the adapters train and, unless ref_model_path is named, the reference is the
+// policy itself with its adapters switched off (no second copy of the weights).
 // Leaves out precomputed reference log-probs (the reference runs alongside each batch).
 import Data
 import Distributed
@@ -18,15 +20,17 @@ import Tokenizers
 public final class DPOTrainer: CausalLMTraining {
     public let config: DPOConfig
     public let model: CausalLM
-    /// The frozen pi_ref; nil when reference-free.
+    /// The frozen pi_ref; nil when reference-free. With LoRA and no ref_model_path it is
+    /// `model` itself, run with the adapters off.
     public let reference: CausalLM?
+    public let adapters: LoRAAdapters?
+    let adapterBase: String
     public let tokenizer: Tokenizer
     public let tokenizerDirectory: String
     let train: [PreferenceGroup]
     let eval: [PreferenceGroup]
     let collator: Collator
 
-    public var parameters: [(String, Variable)] { model.namedParameters() }
     /// Training preference groups (the loop's examples).
     public var trainCount: Int { train.count }
 
@@ -35,10 +39,14 @@ public final class DPOTrainer: CausalLMTraining {
         try RunDirectory.checkLocation(config.training.outputDir)
         let bundle = try ModelBundle(directory: config.data.modelPath, tokenizerDirectory: config.data.tokenizerPath)
         model = bundle.model
+        adapters = try config.data.adapters(bundle, file: "dpo config", seed: config.training.seed)
+        adapterBase = EngineParts.absolutePath(bundle.directory)
         tokenizer = bundle.tokenizer
         tokenizerDirectory = config.data.tokenizerDirectory
         if config.referenceFree {
             reference = nil
+        } else if adapters != nil && config.refModelPath == nil {
+            reference = bundle.model
         } else {
             let ref = try ModelBundle(directory: config.refModelPath ?? config.data.modelPath, tokenizerDirectory: tokenizerDirectory).model
             for p in ref.parameters() { p.name = nil }
@@ -82,7 +90,12 @@ public final class DPOTrainer: CausalLMTraining {
     /// The DPO loss of a batch and TRL's statistics.
     func objective(_ p: PreferenceBatch) throws -> (result: PreferenceLossResult, stats: [(String, Double)]) {
         let table = try sequenceLogProbs(model, p.batch).reshaped([p.batch.batch, 1])   // (R, 1) log pi_theta(y)
-        let refTable = try reference.map { ref in try Tape.noGrad { try sequenceLogProbs(ref, p.batch).value } }  // (R,)
+        let refTable = try reference.map { ref in
+            try Tape.noGrad {
+                guard let adapters, ref === model else { return try sequenceLogProbs(ref, p.batch).value }
+                return try adapters.withAdaptersDisabled { try sequenceLogProbs(ref, p.batch).value }
+            }
+        }  // (R,)
         let c = p.better.count
         let chosen = try embedding(p.better, shape: [c], table: table).reshaped([c])     // (C,)
         let rejected = try embedding(p.worse, shape: [c], table: table).reshaped([c])    // (C,)
@@ -127,7 +140,7 @@ public final class DPOTrainer: CausalLMTraining {
     var data: DatasetArguments { config.data }
     var settings: Any { config }
     var identityFiles: [String: String] {
-        config.refModelPath.map { ["ref_model_config": ($0 as NSString).appendingPathComponent("config.json")] } ?? [:]
+        config.refModelPath.map { ["ref_model_config": TrainerIdentity.configFile(of: $0)] } ?? [:]
     }
 
     /// Trains; with a `communicator` of N ranks each takes its shard of every global batch.

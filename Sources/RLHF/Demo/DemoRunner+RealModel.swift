@@ -47,14 +47,12 @@ extension DemoRunner {
     /// Steps 5-7 on a pretrained chat model at `modelPath` (`bundle`: it, loaded).
     func runRealModel(_ modelPath: String, bundle: ModelBundle, shared s: SharedStages, start: Date) throws -> DemoResult {
         let r = config.real
-        // 5. Policy: the chat model with fresh LoRA adapters (base frozen). The engine's reference
-        //    is a second copy of the base; the evaluation's is the policy with its adapters off.
+        // 5. Policy: the chat model with fresh LoRA adapters (base frozen). The reference, in the
+        //    engine and in the evaluation, is the policy with its adapters off: no second copy.
         guard !bundle.eosTokenIds.isEmpty else {
             throw DocumentError(message: "\(modelPath): the model names no EOS token; the demo needs responses that end")
         }
         let adapters = try LoRAAdapters(attachingTo: bundle.model, config: r.peft, seed: config.seed, file: "demo --model")
-        let reference = try ModelBundle(directory: modelPath).model
-        for p in reference.parameters() { p.name = nil; p.requiresGrad = false }
         log("[5/7] \(modelPath): \(bundle.model.config.family), LoRA r \(r.peft.r) on \(r.peft.targetModules ?? []):"
             + " \(adapters.parameterCount) trainable of \(bundle.model.parameterCount + adapters.parameterCount)")
 
@@ -108,7 +106,7 @@ extension DemoRunner {
                      "beta": Double(r.beta), "temperature": Double(r.temperature)],
         ])
         let t0 = Date()
-        let parts = EngineParts(actor: bundle.model, reference: reference, critic: nil, reward: rm, tokenizer: tok,
+        let parts = EngineParts(actor: bundle.model, reference: bundle.model, critic: nil, reward: rm, tokenizer: tok,
                                 tokenizerDirectory: nil, prompts: train, eosIds: bundle.eosTokenIds, padId: bundle.padTokenId,
                                 adapters: adapters)
         let trainer = try PPOTrainer(config: c, parts: parts, log: log)

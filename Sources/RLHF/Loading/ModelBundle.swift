@@ -28,8 +28,7 @@ public struct ModelBundle {
     /// `adapter`: a PEFT LoRA folder to load on top of the base.
     public init(directory: String, adapter: String? = nil, tokenizerDirectory: String? = nil) throws {
         var base = directory, adapter = adapter
-        if adapter == nil, LoRAFiles.isAdapterDirectory(directory),
-           !FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("config.json")) {
+        if adapter == nil, try LoRAFiles.isAdapterOnly(directory) {
             base = try ModelBundle.recordedBase(ofAdapter: directory)
             adapter = directory
         }
@@ -54,18 +53,7 @@ public struct ModelBundle {
     /// absolute, or relative to the adapter folder. A hub id or a missing path is an error
     /// that says how to name the base instead.
     public static func recordedBase(ofAdapter dir: String) throws -> String {
-        let file = (dir as NSString).appendingPathComponent(LoRAFiles.configName)
-        let (_, recorded) = try LoRAFiles.loadConfig(dir)
-        guard let recorded, !recorded.isEmpty else {
-            throw ModelError.config(file: file, detail: "base_model_name_or_path is not set, so the base model is unknown; "
-                                    + "pass the base as the model and this folder as the adapter")
-        }
-        let path = recorded.hasPrefix("/") ? recorded : URL(fileURLWithPath: dir).appendingPathComponent(recorded).standardizedFileURL.path
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw ModelError.config(file: file, detail: "base_model_name_or_path \"\(recorded)\" is not a local model (looked for \(path)); "
-                                    + "pass the base as the model and this folder as the adapter")
-        }
-        return path
+        try LoRAFiles.recordedBase(ofAdapter: dir)
     }
 
     public static func loadTokenizer(_ dir: String) throws -> Tokenizer {

@@ -1,12 +1,12 @@
 // PPOCheckpoint: everything a PPO run needs to continue exactly — actor and critic (HF
 // directories), both AdamW states, the KL controllers, running reward statistics, the data
 // position, the iteration and the metric history. (Sampling seeds derive from the
-// iteration, so no RNG stream needs saving.) Also what makes a PPO run the same run on resume
+// iteration, so no RNG stream needs saving.) With LoRA, actor/ and critic/ are PEFT adapter
+// folders and the optimizer states cover the adapters (and the critic's head) only. Also what makes a PPO run the same run on resume
 // (`identityFields`) and the finiteness check before a save.
 import Data
 import Foundation
 import Models
-import NN
 import RLMath
 import RunKit
 
@@ -19,30 +19,48 @@ enum PPOCheckpoint {
     static func identityFields(_ t: PPOTrainer) -> [String: String] {
         var files: [String: String] = [:]
         if case let .file(path) = t.config.promptData { files["prompt_data"] = path }
-        if let rm = t.config.rewardModelPath { files["reward_model_config"] = (rm as NSString).appendingPathComponent("config.json") }
-        if let ref = t.config.refModelPath { files["ref_model_config"] = (ref as NSString).appendingPathComponent("config.json") }
+        if let rm = t.config.rewardModelPath { files["reward_model_config"] = TrainerIdentity.configFile(of: rm) }
+        if let ref = t.config.refModelPath { files["ref_model_config"] = TrainerIdentity.configFile(of: ref) }
         return TrainerIdentity.fields(settings: t.config, model: t.config.sftModelPath, parameters: t.actor.namedParameters(), files: files)
     }
 
     /// The first non-finite tensor among actor, critic and both optimizers' moments.
     static func firstNonFinite(_ t: PPOTrainer) -> String? {
-        let trained: Module = t.adapters ?? t.actor   // what actorOpt holds, in its order
-        var state = FiniteCheck.state(trained.namedParameters(), optimizer: t.actorOpt, prefix: "actor.")
-        if let critic = t.critic, let criticOpt = t.criticOpt {
-            state += FiniteCheck.state(critic.namedParameters(), optimizer: criticOpt, prefix: "critic.")
+        var state = FiniteCheck.state(t.actorTrainable, optimizer: t.actorOpt, prefix: "actor.")
+        if let criticOpt = t.criticOpt {
+            state += FiniteCheck.state(t.criticTrainable, optimizer: criticOpt, prefix: "critic.")
         }
         return FiniteCheck.firstNonFinite(state)
     }
 
+    /// The actor into `dir` (a new folder): its adapter folder with LoRA, else the whole model.
+    static func saveActor(_ t: PPOTrainer, to dir: URL) throws {
+        if let adapters = t.adapters {
+            try LoRAFiles.save(adapters, into: dir, baseModel: t.actorBase, companionsFrom: t.tokenizerDirectory)
+        } else {
+            try ModelDirectory.save(t.actor, to: dir.path, companionsFrom: t.tokenizerDirectory)
+        }
+    }
+
+    /// The critic (if any) into `criticDir`, likewise (adapters + score head with LoRA).
+    static func saveCritic(_ t: PPOTrainer, to criticDir: URL) throws {
+        guard let critic = t.critic else { return }
+        if let criticAdapters = t.criticAdapters {
+            try LoRAFiles.save(criticAdapters, into: criticDir, baseModel: t.criticBase, companionsFrom: t.tokenizerDirectory)
+        } else {
+            try ModelDirectory.save(critic, to: criticDir.path, companionsFrom: t.tokenizerDirectory)
+        }
+    }
+
     static func save(_ t: PPOTrainer, to dir: URL, history: [MetricsRecord]) throws {
-        try ModelDirectory.save(t.actor, to: dir.appendingPathComponent("actor").path, companionsFrom: t.tokenizerDirectory)
+        try saveActor(t, to: dir.appendingPathComponent("actor"))
+        try saveCritic(t, to: dir.appendingPathComponent("critic"))
         let a = dir.appendingPathComponent("actor_optimizer"), c = dir.appendingPathComponent("critic_optimizer")
         try FileManager.default.createDirectory(at: a, withIntermediateDirectories: true)
-        try OptimizerCheckpoint.save(t.actorOpt, names: t.actor.namedParameters().map(\.0), to: a)
-        if let critic = t.critic, let criticOpt = t.criticOpt {
-            try ModelDirectory.save(critic, to: dir.appendingPathComponent("critic").path)
+        try OptimizerCheckpoint.save(t.actorOpt, names: t.actorTrainable.map(\.0), to: a)
+        if let criticOpt = t.criticOpt {
             try FileManager.default.createDirectory(at: c, withIntermediateDirectories: true)
-            try OptimizerCheckpoint.save(criticOpt, names: critic.namedParameters().map(\.0), to: c)
+            try OptimizerCheckpoint.save(criticOpt, names: t.criticTrainable.map(\.0), to: c)
         }
         var state = TrainerState(step: t.iteration, epoch: t.samplerPosition.epoch, dataPosition: try OpaqueCodable(t.samplerPosition),
                                  metricsHistory: history)
@@ -56,18 +74,27 @@ enum PPOCheckpoint {
 
     static func load(_ t: PPOTrainer, from dir: URL) throws -> [MetricsRecord] {
         let state = try TrainerState.load(from: dir)
-        let actor = try ModelDirectory.loadCausalLM(dir.appendingPathComponent("actor").path)
-        for ((_, p), (_, q)) in zip(t.actor.namedParameters(), actor.namedParameters()) { p.value = q.value }
-        if let critic = t.critic {
-            let (saved, _) = try ModelDirectory.loadScalarHead(dir.appendingPathComponent("critic").path)
+        let actorDir = dir.appendingPathComponent("actor").path, criticDir = dir.appendingPathComponent("critic").path
+        if let adapters = t.adapters {
+            try LoRAFiles.restore(adapters, from: actorDir)
+        } else {
+            let actor = try ModelDirectory.loadCausalLM(actorDir)
+            for ((_, p), (_, q)) in zip(t.actor.namedParameters(), actor.namedParameters()) { p.value = q.value }
+        }
+        if let criticAdapters = t.criticAdapters {
+            try LoRAFiles.restore(criticAdapters, from: criticDir)
+        } else if let critic = t.critic {
+            let (saved, _) = try ModelDirectory.loadScalarHead(criticDir)
             for ((_, p), (_, q)) in zip(critic.namedParameters(), saved.namedParameters()) { p.value = q.value }
         }
         var a = state, c = state
         a.extra["optimizer_steps"] = state.extra["actor_optimizer_steps"]
         c.extra["optimizer_steps"] = state.extra["critic_optimizer_steps"]
-        try OptimizerCheckpoint.load(t.actorOpt, names: t.actor.namedParameters().map(\.0), from: dir.appendingPathComponent("actor_optimizer"), state: a)
-        if let critic = t.critic, let criticOpt = t.criticOpt {
-            try OptimizerCheckpoint.load(criticOpt, names: critic.namedParameters().map(\.0), from: dir.appendingPathComponent("critic_optimizer"), state: c)
+        try OptimizerCheckpoint.load(t.actorOpt, names: t.actorTrainable.map(\.0), from: dir.appendingPathComponent("actor_optimizer"),
+                                     state: a)
+        if let criticOpt = t.criticOpt {
+            try OptimizerCheckpoint.load(criticOpt, names: t.criticTrainable.map(\.0),
+                                         from: dir.appendingPathComponent("critic_optimizer"), state: c)
         }
         guard let pos = state.dataPosition, let kl = state.extra["kl_controller"], let stats = state.extra["reward_stats"] else {
             throw RewardError(message: "\(dir.path): checkpoint lacks its data position or KL controller")

@@ -2,6 +2,7 @@
 // (docs/algorithms.md §5); ours follow TRL / OpenRLHF names. Unknown keys are errors naming the key.
 // Batch arithmetic is checked at load, naming the fields.
 import Foundation
+import Models
 import RLMath
 import RunKit
 import TensorCore
@@ -94,6 +95,11 @@ public struct PPOConfig: Decodable, Sendable {
     /// "fp32" or "bf16": the matrix products of every model's forward and backward (bf16
     /// operands, fp32 accumulation); weights, optimizer state and losses stay fp32 (docs/precision.md).
     public var precision: Precision = .fp32
+    /// LoRA on the actor (PEFT LoraConfig names, docs/lora.md): only the adapters train, the base
+    /// stays frozen; without ref_model_path the reference is the actor with its adapters off.
+    public var peft: PeftConfig?
+    /// LoRA on the critic (gae only): adapters on its own base plus its trainable score head.
+    public var criticPeft: PeftConfig?
 
     public enum AdvantageEstimatorKind: String, Decodable, Sendable {
         case gae, grpo, rloo
@@ -177,7 +183,7 @@ public struct PPOConfig: Decodable, Sendable {
         case advantageEstimator = "advantage_estimator", numGenerations = "num_generations", scaleRewards = "scale_rewards"
         case beta, epsilonHigh = "epsilon_high", lossType = "loss_type", adamEpsilon = "adam_epsilon", rewardWeights = "reward_weights"
         case numIterations = "num_iterations"
-        case precision
+        case precision, peft, criticPeft = "critic_peft"
     }
 
     public init(from decoder: Decoder) throws {
@@ -237,6 +243,8 @@ public struct PPOConfig: Decodable, Sendable {
         lossType = try c.decode(.lossType, default: d.lossType)
         adamEpsilon = try c.decode(.adamEpsilon, default: d.adamEpsilon)
         precision = try c.decode(.precision, default: d.precision)
+        peft = try c.decodeIfPresent(PeftConfig.self, forKey: .peft)
+        criticPeft = try c.decodeIfPresent(PeftConfig.self, forKey: .criticPeft)
     }
 
     /// Sequences per rollout: prompts x responses per prompt.
@@ -299,6 +307,12 @@ public struct PPOConfig: Decodable, Sendable {
         if let a = adaptiveKL, !(a.target > 0 && a.horizon > 0) { throw bad(.adaptiveKL, "target and horizon must be > 0") }
         if let v = cliprangeValue, !(v > 0) { throw bad(.cliprangeValue, "must be > 0") }
         if !(maxGradNorm >= 0 && maxGradNorm.isFinite) { throw bad(.maxGradNorm, "must be a finite number >= 0 (0 = no clipping)") }
+        try PeftSection.validate(peft, file: file, field: CodingKeys.peft.rawValue, modelPath: sftModelPath)
+        try PeftSection.validate(criticPeft, file: file, field: CodingKeys.criticPeft.rawValue,
+                                 modelPath: criticModelPath ?? rewardModelPath ?? sftModelPath)
+        if criticPeft != nil && !advantageEstimator.needsCritic {
+            throw bad(.criticPeft, "\(advantageEstimator.rawValue) has no critic; critic_peft applies to gae only")
+        }
         for spec in rewards { try spec.validate(file: file) }
         let sources = rewards.count + (rewardModelPath != nil ? 1 : 0)
         if let w = rewardWeights {

@@ -1,6 +1,6 @@
 // The RL engine's iterations in the RunLoop: one unit is one iteration (rollout to KL
 // control); its checkpoint is PPOCheckpoint; the final actor is published at the top of
-// output_dir and the critic, for `gae`, in `critic/`.
+// output_dir and the critic, for `gae`, in `critic/` (PEFT adapter folders with LoRA).
 import Distributed
 import Foundation
 import Models
@@ -55,15 +55,11 @@ extension PPOTrainer: RunTask {
 
     public func publishFinal(into directory: URL) throws {
         try DirectoryPublish.publish(into: directory, pausePoint: "final-swap") {
-            if let adapters {
-                try LoRAFiles.save(adapters, into: $0, baseModel: config.sftModelPath)
-            } else {
-                try ModelDirectory.save(actor, to: $0.path, companionsFrom: tokenizerDirectory)
-            }
+            try PPOCheckpoint.saveActor(self, to: $0)
         }
-        if let critic {
+        if critic != nil {
             try DirectoryPublish.publish(into: directory.appendingPathComponent("critic")) {
-                try ModelDirectory.save(critic, to: $0.path, companionsFrom: tokenizerDirectory)
+                try PPOCheckpoint.saveCritic(self, to: $0)
             }
         }
     }

@@ -5,7 +5,9 @@
 // with every formula in RLMath; this type only orchestrates. Real epochs over the prompt set
 // (seeded shuffle); total_episodes counts prompts exactly. Data parallel under MPI: each rank
 // rolls out and trains on its shard of every global batch (whole groups), with batch
-// statistics and loss normalisers over the global batch (docs/distributed.md). Leaves out a
+// statistics and loss normalisers over the global batch (docs/distributed.md). With LoRA
+// (`adapters`) only the adapters train and a reference that is the actor itself is run with
+// them switched off (docs/lora.md). Leaves out a
 // global mean of WeightedRewards' per-source metrics (each rank logs its own shard's).
 import Data
 import Distributed
@@ -24,6 +26,16 @@ public final class PPOTrainer {
     public let reference: CausalLM
     /// V_phi, for the `gae` estimator only (the critic-free ones have none).
     public let critic: ScalarHeadModel?
+    /// LoRA on the actor / the critic (EngineParts); nil: the whole model trains.
+    public let adapters: LoRAAdapters?
+    public let criticAdapters: LoRAAdapters?
+    /// What the optimizers hold, with checkpoint names: the adapters (and the critic's head)
+    /// with LoRA, else every parameter of the model.
+    let actorTrainable: [(String, Variable)]
+    let criticTrainable: [(String, Variable)]
+    /// base_model_name_or_path of saved adapters.
+    let actorBase: String
+    let criticBase: String?
     public let reward: RewardSource
     public let tokenizer: Tokenizer
     /// Where the tokenizer files saved beside the model come from (nil: none are copied).
@@ -31,12 +43,11 @@ public final class PPOTrainer {
     public let prompts: [PromptExample]
     public let eosIds: [Int32]
     public let padId: Int32
-    /// LoRA on the actor (EngineParts.adapters): then only these train.
-    public let adapters: LoRAAdapters?
-    /// What the actor optimiser updates: the adapters' A and B, or every actor parameter.
-    let actorTrainable: [Variable]
     let actorOpt: AdamW
     let criticOpt: AdamW?
+    /// The optimizers (their state covers the adapters only with LoRA).
+    public var actorOptimizer: AdamW { actorOpt }
+    public var criticOptimizer: AdamW? { criticOpt }
     public private(set) var klController: KLController
     public private(set) var penalty: AdaptiveKLPenalty?
     var rewardStats = RunningMoments()
@@ -64,21 +75,30 @@ public final class PPOTrainer {
         actor = parts.actor
         reference = parts.reference
         critic = parts.critic
+        adapters = parts.adapters
+        criticAdapters = parts.criticAdapters
+        actorBase = parts.actorBase ?? EngineParts.absolutePath(config.sftModelPath)
+        criticBase = parts.criticBase
+            ?? EngineParts.absolutePath(config.criticModelPath ?? config.rewardModelPath ?? config.sftModelPath)
         reward = parts.reward
         tokenizer = parts.tokenizer
         tokenizerDirectory = parts.tokenizerDirectory
         prompts = parts.prompts
         eosIds = parts.eosIds
         padId = parts.padId
-        adapters = parts.adapters
-        if adapters != nil && config.saveSteps > 0 {
-            throw ConfigError.invalidValue(file: "ppo config", field: "save_steps",
-                                           message: "checkpoints of a run with LoRA adapters are not written yet; use save_steps 0")
-        }
         guard reference.config.vocabSize == actor.config.vocabSize else {
             throw ConfigError.invalidValue(file: "ppo config", field: "ref_model_path",
                                            message: "the reference has a vocabulary of \(reference.config.vocabSize), the actor \(actor.config.vocabSize)")
         }
+        if let adapters, adapters.model !== actor && adapters.model.trunk !== actor.trunk {
+            throw ConfigError.invalidValue(file: "ppo config", field: "peft", message: "the adapters are not attached to the actor")
+        }
+        if let criticAdapters, criticAdapters.scoreHead !== critic?.score {
+            throw ConfigError.invalidValue(file: "ppo config", field: "critic_peft",
+                                           message: "the critic adapters are not attached to the critic")
+        }
+        actorTrainable = adapters?.namedParameters() ?? actor.namedParameters()
+        criticTrainable = criticAdapters?.namedParameters() ?? critic?.namedParameters() ?? []
         guard (critic != nil) == config.advantageEstimator.needsCritic else {
             throw ConfigError.invalidValue(file: "ppo config", field: "advantage_estimator",
                                            message: "\(config.advantageEstimator.rawValue) \(critic == nil ? "needs" : "has no use for") a critic")
@@ -94,11 +114,14 @@ public final class PPOTrainer {
         }
         sampler = try EpochSampler(indices: Array(prompts.indices), batchSize: config.rolloutBatchSize, seed: config.seed)
 
-        func decays(_ m: Module) -> [Bool] { m.namedParameters().map { !$0.0.hasSuffix(".bias") && !$0.0.contains("Norm") } }
-        let trained: Module = adapters ?? actor
-        actorTrainable = trained.parameters()
-        actorOpt = AdamW(parameters: actorTrainable, config: AdamWConfig(lr: config.lrActor, eps: config.adamEpsilon, weightDecay: 0), decays: decays(trained))
-        criticOpt = critic.map { AdamW(parameters: $0.parameters(), config: AdamWConfig(lr: config.lrCritic, eps: config.adamEpsilon, weightDecay: 0), decays: decays($0)) }
+        func decays(_ named: [(String, Variable)]) -> [Bool] { named.map { !$0.0.hasSuffix(".bias") && !$0.0.contains("Norm") } }
+        actorOpt = AdamW(parameters: actorTrainable.map(\.1),
+                         config: AdamWConfig(lr: config.lrActor, eps: config.adamEpsilon, weightDecay: 0), decays: decays(actorTrainable))
+        let criticNamed = criticTrainable
+        criticOpt = critic.map { _ in
+            AdamW(parameters: criticNamed.map(\.1), config: AdamWConfig(lr: config.lrCritic, eps: config.adamEpsilon, weightDecay: 0),
+                  decays: decays(criticNamed))
+        }
         if let a = config.adaptiveKL {
             klController = KLController(initialBeta: config.klCoef, target: a.target, horizon: a.horizon)
         } else {
@@ -206,7 +229,7 @@ public final class PPOTrainer {
         // 2. Score: one no-grad forward of each model over prompt + response.
         let (old, ref, values): (Tensor, Tensor, Tensor) = try Tape.noGrad {
             (try ActionScoring.logprobs(actor, seq, promptWidth: tp, actions: actions, temperature: config.temperature).logprobs.value,
-             try ActionScoring.logprobs(reference, seq, promptWidth: tp, actions: actions, temperature: config.temperature).logprobs.value,
+             try referenceLogprobs(seq, promptWidth: tp, actions: actions),
              try critic.map { try ActionScoring.values($0, seq, promptWidth: tp).value } ?? Tensor(zeros: [b, a]))
         }
         let rewardBatch = RewardBatch(prompts: batchPrompts.map { tokenizer.decode($0.ids.map(Int.init), skipSpecialTokens: true) },
@@ -254,6 +277,16 @@ public final class PPOTrainer {
                           hitEOS: gen.hitEOS, responseLengths: gen.tokens.map(\.count))
     }
 
+    /// log pi_ref of the actions: the reference model's, or with LoRA and no other reference
+    /// named, the actor's own with every adapter switched off (the base it started from).
+    func referenceLogprobs(_ seq: TokenBatch, promptWidth tp: Int, actions: [Int32]) throws -> Tensor {
+        func score(_ m: CausalLM) throws -> Tensor {
+            try ActionScoring.logprobs(m, seq, promptWidth: tp, actions: actions, temperature: config.temperature).logprobs.value
+        }
+        if let adapters, reference === actor { return try adapters.withAdaptersDisabled { try score(actor) } }
+        return try score(reference)
+    }
+
     /// GRPO's advantages; `scale_rewards: batch` divides by the sample std of the global batch's
     /// scores (groups, and so the other scales, stay on one rank).
     func groupAdvantages(_ total: [Float], groupSize g: Int) throws -> [Float] {
@@ -284,7 +317,7 @@ public final class PPOTrainer {
     /// KL(pi_old || pi_new) over the whole rollout, which drives beta_pen.
     public func update(_ exp: inout Experience, orders: [[Int]]? = nil) throws -> PPOUpdateResult {
         var steps: [PPOStepStats] = []
-        let actorParams = actorTrainable, criticParams = critic?.parameters() ?? []
+        let actorParams = actorTrainable.map(\.1), criticParams = criticTrainable.map(\.1)
         var objective = config.objective
         if case .klPenalty = objective, let penalty { objective = .klPenalty(beta: penalty.beta, estimator: .k3) }
         // Minibatches are drawn from the global rows; this rank trains on those in its shard.
@@ -333,6 +366,15 @@ public final class PPOTrainer {
                     steps.append(try globalStats([0, 0, 0, 0, 0, 0], actorNorm, criticNorm))
                     continue
                 }
+                // LoRA dropout while training only, each row's masks keyed by (seed, iteration and
+                // minibatch, global row) and indexed from the row's first prompt token: each rank pads
+                // its prompts to its own width. The same on any number of ranks.
+                let keys = local.map { (row: $0 + mine.lowerBound, sub: 0) }, step = iteration &* 1_000_003 &+ steps.count
+                let t = mb.sequences.time
+                let padding = (0..<mb.batch).map { r in mb.sequences.attentionMask[(r * t)..<((r + 1) * t)].prefix { $0 == 0 }.count }
+                adapters?.setDropout(RowStreams(seed: config.seed &+ 0x4C6F5241, step: step, keys: keys).leftPadded(padding))
+                criticAdapters?.setDropout(RowStreams(seed: config.seed &+ 0x4C6F5242, step: step, keys: keys).leftPadded(padding))
+                defer { adapters?.setDropout(nil); criticAdapters?.setDropout(nil) }
                 let tape = Tape()
                 let (total, pl, vl, entropy) = try tape.record { () throws -> (Variable, PolicyLossResult, ValueLossResult?, Variable) in
                     let (lp, logits) = try ActionScoring.logprobs(actor, mb.sequences, promptWidth: mb.promptWidth, actions: mb.actions,

@@ -5,7 +5,9 @@
 // group of K responses gives all its comparisons from one forward pass of K sequences
 // (InstructGPT trains on K-wise comparisons this way: each response once per epoch, which
 // both saves compute and overfits less than the same comparisons shuffled as pairs).
-// Reports pairwise accuracy and mean margin; saves a *ForSequenceClassification directory.
+// Reports pairwise accuracy and mean margin; saves a *ForSequenceClassification directory, or
+// with `peft` a PEFT SEQ_CLS adapter folder (adapters on the trunk + the trained score head),
+// which loads wherever a reward model does (ModelDirectory.loadScalarHead).
 import Data
 import Distributed
 import Foundation
@@ -19,20 +21,35 @@ import Tokenizers
 public final class RewardTrainer: TrainingTask {
     public let config: RewardConfig
     public let model: ScalarHeadModel
+    /// LoRA on the trunk, the score head trained with it (nil: the whole model trains).
+    public let adapters: LoRAAdapters?
+    let adapterBase: String
     public let tokenizer: Tokenizer
     public let tokenizerDirectory: String
     let train: [PreferenceGroup]
     let eval: [PreferenceGroup]
     let collator: Collator
 
-    public var parameters: [(String, Variable)] { model.namedParameters() }
+    public var parameters: [(String, Variable)] { adapters?.namedParameters() ?? model.namedParameters() }
 
     public init(config: RewardConfig, log: (String) -> Void = { _ in }) throws {
         // A bad output path is reported before minutes of loading and tokenizing, not after.
         try RunDirectory.checkLocation(config.training.outputDir)
         self.config = config
-        let (m, fresh) = try ModelDirectory.loadScalarHead(config.data.modelPath, seed: config.training.seed)
+        // A LoRA reward model (adapter folder) as model_path continues training that adapter.
+        let m: ScalarHeadModel, fresh: Bool, loaded: LoRAAdapters?
+        if try LoRAFiles.isAdapterOnly(config.data.modelPath) {
+            (m, loaded) = try ModelDirectory.loadScalarHeadAdapter(config.data.modelPath)
+            (fresh, adapterBase) = (false, try LoRAFiles.recordedBase(ofAdapter: config.data.modelPath))
+        } else {
+            (m, fresh) = try ModelDirectory.loadScalarHead(config.data.modelPath, seed: config.training.seed)
+            (loaded, adapterBase) = (nil, EngineParts.absolutePath(config.data.modelPath))
+        }
         model = m
+        adapters = try PeftSection.adapters(config.data.peft, loaded: loaded, file: "reward config", field: "peft",
+                                            family: m.config.family) {
+            try LoRAAdapters(attachingTo: m, config: $0, seed: config.training.seed &+ 13, file: "reward config")
+        }
         tokenizerDirectory = config.data.tokenizerDirectory
         tokenizer = try ModelBundle.loadTokenizer(tokenizerDirectory)
         if fresh { log("reward: new score head on \(config.data.modelPath), score.weight ~ N(0, \(m.config.initializerRange))") }
@@ -85,15 +102,21 @@ public final class RewardTrainer: TrainingTask {
         return [("eval/loss", loss / n), ("eval/accuracy", acc / n), ("eval/margin", margin / n)]
     }
 
-    public func setTrainingRNG(_ rng: Philox?) {
+    public func setTrainingRNG(_ rng: RowStreams?) {
         model.trunk.setDropout(rng, override: config.data.dropout)
+        adapters?.setDropout(rng)   // the adapters' dropout sites are numbered apart from the trunk's
     }
 
     public func saveModel(to directory: URL) throws {
-        try ModelDirectory.save(model, to: directory.path, companionsFrom: tokenizerDirectory)
+        if let adapters {
+            try LoRAFiles.save(adapters, into: directory, baseModel: adapterBase, companionsFrom: tokenizerDirectory)
+        } else {
+            try ModelDirectory.save(model, to: directory.path, companionsFrom: tokenizerDirectory)
+        }
     }
 
     public func loadModel(from directory: URL) throws {
+        if let adapters { return try LoRAFiles.restore(adapters, from: directory.path) }
         let (loaded, _) = try ModelDirectory.loadScalarHead(directory.path)
         for ((_, p), (_, q)) in zip(model.namedParameters(), loaded.namedParameters()) { p.value = q.value }
     }

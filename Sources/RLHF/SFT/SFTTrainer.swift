@@ -1,7 +1,7 @@
 // SFTTrainer: supervised fine-tuning of a causal LM (docs/algorithms.md §2): next-token cross-entropy
 // on completion tokens only (prompt and padding masked), or on every token. Evaluates
 // held-out loss and perplexity; saves an HF directory (with tokenizer files) at the top of
-// output_dir at the end.
+// output_dir at the end, or with `peft` a PEFT adapter folder (only the adapters train).
 import Data
 import Distributed
 import Foundation
@@ -14,13 +14,13 @@ import Tokenizers
 public final class SFTTrainer: CausalLMTraining {
     public let config: SFTConfig
     public let model: CausalLM
+    public let adapters: LoRAAdapters?
+    let adapterBase: String
     public let tokenizer: Tokenizer
     public let tokenizerDirectory: String
     let train: [TokenizedExample]
     let eval: [TokenizedExample]
     let collator: Collator
-
-    public var parameters: [(String, Variable)] { model.namedParameters() }
 
     /// Loads the model, tokenizes both splits, and reports what truncation did via `log`.
     public init(config: SFTConfig, log: (String) -> Void = { _ in }) throws {
@@ -29,6 +29,8 @@ public final class SFTTrainer: CausalLMTraining {
         self.config = config
         let bundle = try ModelBundle(directory: config.data.modelPath, tokenizerDirectory: config.data.tokenizerPath)
         model = bundle.model
+        adapters = try config.data.adapters(bundle, file: "sft config", seed: config.training.seed)
+        adapterBase = EngineParts.absolutePath(bundle.directory)
         tokenizer = bundle.tokenizer
         tokenizerDirectory = config.data.tokenizerDirectory
         let exTok = try config.data.exampleTokenizer(tokenizer)

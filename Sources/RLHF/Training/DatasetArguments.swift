@@ -1,7 +1,9 @@
 // DatasetArguments: the model, data and length fields the supervised trainers (SFT, reward)
-// share, read from the same flat JSON object as the trainer's own fields.
+// share, read from the same flat JSON object as the trainer's own fields, and the optional
+// `peft` section (LoRA on the model being trained; docs/lora.md).
 import Data
 import Foundation
+import Models
 import RunKit
 import Tokenizers
 
@@ -24,13 +26,16 @@ public struct DatasetArguments: Sendable {
     /// Dropout while training (GPT-2's residual and embedding dropout); nil = the model
     /// config's resid_pdrop / embd_pdrop. Llama-family models have none.
     public var dropout: Float?
+    /// LoRA (PEFT LoraConfig names): only the adapters (and a reward model's score head) train;
+    /// the output is a PEFT adapter folder. nil: the whole model trains.
+    public var peft: PeftConfig?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case modelPath = "model_path", tokenizerPath = "tokenizer_path", trainFile = "train_file", evalFile = "eval_file"
         case evalFraction = "eval_fraction", maxLength = "max_length", maxPromptLength = "max_prompt_length"
-        case evalBatchSize = "eval_batch_size", dropout
+        case evalBatchSize = "eval_batch_size", dropout, peft
     }
 
     public init(from decoder: Decoder) throws {
@@ -45,6 +50,7 @@ public struct DatasetArguments: Sendable {
         maxPromptLength = try c.decodeIfPresent(Int.self, forKey: .maxPromptLength)
         evalBatchSize = try c.decode(.evalBatchSize, default: d.evalBatchSize)
         dropout = try c.decodeIfPresent(Float.self, forKey: .dropout)
+        peft = try c.decodeIfPresent(PeftConfig.self, forKey: .peft)
     }
 
     public func validate(file: String) throws {
@@ -57,6 +63,7 @@ public struct DatasetArguments: Sendable {
         if !(0..<1).contains(evalFraction) { throw bad(.evalFraction, "must be in [0, 1)") }
         try count(evalBatchSize, 1...CountLimits.batch, .evalBatchSize)
         if let p = dropout, !(0..<1).contains(p) { throw bad(.dropout, "must be in [0, 1)") }
+        try PeftSection.validate(peft, file: file, field: CodingKeys.peft.rawValue, modelPath: modelPath)
     }
 
     /// The tokenizer directory actually used.

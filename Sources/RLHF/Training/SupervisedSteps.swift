@@ -29,14 +29,17 @@ public protocol TrainingTask: AnyObject {
     func evaluate() throws -> [(String, Double)]
     func saveModel(to directory: URL) throws
     func loadModel(from directory: URL) throws
-    /// Training-only randomness (dropout) for the next micro-batch; nil switches it off.
-    func setTrainingRNG(_ rng: Philox?)
+    /// Training-only randomness (dropout) for the next micro-batch, one stream per model row; nil: off.
+    func setTrainingRNG(_ rng: RowStreams?)
+    /// For each row of the model's input, the example of `batch` it comes from and its index among
+    /// that example's rows (defaults for `CollatedBatch` and `PreferenceBatch` in DropoutRows.swift).
+    func dropoutRows(_ batch: Batch) -> [(example: Int, sub: Int)]
     /// What `run.json` records so a resume with another model, data or settings is refused.
     func runIdentityFields() -> [String: String]
 }
 
 extension TrainingTask {
-    public func setTrainingRNG(_ rng: Philox?) {}
+    public func setTrainingRNG(_ rng: RowStreams?) {}
     public func runIdentityFields() -> [String: String] { [:] }
 }
 
@@ -133,7 +136,8 @@ final class SupervisedSteps<Task: TrainingTask>: RunTask {
         var tokens = 0
         for micro in 0..<args.gradientAccumulationSteps {
             let (indices, _) = sampler.next()
-            let mine = Array(indices[try shard(indices.count)])
+            let rows = try shard(indices.count)
+            let mine = Array(indices[rows])
             let batch = mine.isEmpty ? nil : try task.batch(mine)
             let count = batch.map(task.normalizerCount) ?? 0
             let global = try communicator.allreduce(Int64(count), .sum)
@@ -145,8 +149,11 @@ final class SupervisedSteps<Task: TrainingTask>: RunTask {
             guard let batch, count > 0 else { continue }
             // Exactly 1 with one rank, so a 1-rank run computes what it did before data parallelism.
             let share = Float(count) / Float(global)
-            // Dropout masks are a function of (seed, step, micro-batch): resumes repeat them.
-            task.setTrainingRNG(Philox(seed: args.seed, stream: UInt64(step) &* 4096 &+ UInt64(micro) &+ 1))
+            // Dropout masks are a function of (seed, step, row of the step's global batch), not of the
+            // rank or the micro-batch layout: any N, any accumulation split and resumes draw the same.
+            let firstRow = micro * args.batchSize + rows.lowerBound
+            let keys = task.dropoutRows(batch).map { (row: firstRow + $0.example, sub: $0.sub) }
+            task.setTrainingRNG(RowStreams(seed: args.seed, step: step, keys: keys))
             defer { task.setTrainingRNG(nil) }
             let tape = Tape()
             let (loss, m, t) = try args.precision.run { try tape.record { try task.loss(batch) } }
