@@ -152,9 +152,11 @@ import Testing
                 "validation prompts (to choose settings by) are validation-split prefixes")
         #expect(ppoPrompts.isDisjoint(with: validationPrompts) && Set(evalPrompts).isDisjoint(with: validationPrompts),
                 "validation prompts are neither PPO nor test prompts")
-        let ppoReward = (manifest["ppo"] as? [String: Any])?["reward_model_path"] as? String
+        // The real-model recipe (`--model`) trains GRPO only.
+        let online = algorithms.contains("ppo") ? "ppo" : "grpo"
+        let ppoReward = (manifest[online] as? [String: Any])?["reward_model_path"] as? String
         #expect(ppoReward != nil && ppoReward == rm?["dir"] as? String && ppoReward != judge?["dir"] as? String,
-                "data/manifest.json: PPO optimises the RM, not the judge")
+                "data/manifest.json: \(online) optimises the RM, not the judge")
         if algorithms.contains("grpo") {
             let grpoReward = (manifest["grpo"] as? [String: Any])?["reward_model_path"] as? String
             #expect(grpoReward == ppoReward, "data/manifest.json: GRPO optimises the RM, not the judge")

@@ -23,10 +23,16 @@ public struct DemoConfig: Sendable {
     /// Which methods train a policy (in this order); the report compares them on the test split.
     public var algorithms: [DemoAlgorithm] = DemoAlgorithm.allCases
 
-    public var vocabSize: Int { budget == .full ? 3000 : 1500 }
+    /// The sizes of the shared stages (tokenizer, SFT, reward model, judge). The bundled demo
+    /// uses its budget; the real-model recipe always the small sizes: the full ones took most
+    /// of its 15 minutes (README's full run), and the small RM and judge still rank test pairs
+    /// (accuracy in its report).
+    public var stageBudget: Budget { model == nil ? budget : .small }
+
+    public var vocabSize: Int { stageBudget == .full ? 3000 : 1500 }
     public var context = 64
-    public var width: Int { budget == .full ? 256 : 128 }
-    public var layers: Int { budget == .full ? 4 : 2 }
+    public var width: Int { stageBudget == .full ? 256 : 128 }
+    public var layers: Int { stageBudget == .full ? 4 : 2 }
     public var heads = 4
     /// Fractions of the snippets in the validation and test splits (the rest is training).
     public var validationFraction = 0.1
@@ -41,15 +47,15 @@ public struct DemoConfig: Sendable {
     /// all the other 90%).
     public var dropout: Float = 0
     /// SFT optimizer steps at `sftBatch` snippets.
-    public var sftSteps: Int { budget == .full ? 800 : 150 }
-    public var sftBatch: Int { budget == .full ? 32 : 16 }
+    public var sftSteps: Int { stageBudget == .full ? 800 : 150 }
+    public var sftBatch: Int { stageBudget == .full ? 32 : 16 }
     public var sftLR: Float = 2e-3
     /// RM data: `rmPasses` passes over its half of the training split, each cut afresh into rated
     /// groups of `rmGroupSize` (every pair in a group with a rating gap >= 2 is a comparison),
     /// trained `rmBatch` groups per step.
-    public var rmPasses: Double { budget == .full ? 2 : 0.7 }
+    public var rmPasses: Double { stageBudget == .full ? 2 : 0.7 }
     public var rmGroupSize = 16
-    public var rmBatch: Int { budget == .full ? 2 : 1 }
+    public var rmBatch: Int { stageBudget == .full ? 2 : 1 }
     public func rmSteps(groups: Int) -> Int { (groups + rmBatch - 1) / rmBatch }
     /// Strong decoupled weight decay is what keeps this RM from memorising its snippets
     /// (all validation pairs, 2 passes over 9.5k snippets in the two-way split above: lr
@@ -87,8 +93,14 @@ public struct DemoConfig: Sendable {
     /// answered apart, to choose settings by.
     public var evalPrompts: Int { budget == .full ? 200 : 32 }
 
+    /// The real-model recipe: a pretrained chat model (`.gguf` or HF folder) as the policy, trained
+    /// with LoRA by GRPO against the RM above; nil runs the bundled from-scratch demo. Settings below.
+    public var model: String?
+    public var real = RealModelSettings(budget: .small)
+
     public init(budget: Budget, outputDir: String) {
         self.budget = budget
         self.outputDir = outputDir
+        real = RealModelSettings(budget: budget)
     }
 }

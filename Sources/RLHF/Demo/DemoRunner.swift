@@ -70,6 +70,9 @@ public struct DemoResult: Sendable {
     public var samplesPath: String
     /// Where the split, the RM and judge halves, and the PPO reward model are recorded.
     public var manifestPath: String
+    /// The real-model recipe's pretrained model (the report's baseline, the policy's LoRA base);
+    /// nil: the bundled demo, whose baseline is its SFT model.
+    public var baseModel: String? = nil
 
     public func policy(_ a: DemoAlgorithm) -> PolicyOutcome? { policies.first { $0.algorithm == a } }
 }
@@ -99,8 +102,125 @@ public final class DemoRunner {
         try writeJSONL(s.map { ["id": $0.id, "rating": $0.rating, "text": $0.text] }, "data/\(name)")
     }
 
+    /// What steps 1-4 leave: the split, the demo tokenizer, the SFT model, and the two reward
+    /// models with their accuracies. The bundled policies and the real-model recipe both start here.
+    struct SharedStages {
+        var data: DemoData
+        var tokenizer: Tokenizer
+        var eos: Int32
+        var sft: SFTConfig
+        var sftSummary: TrainingSummary
+        var sftValidationLoss: (before: Double, after: Double)
+        var testFile: String
+        var halves: (rm: [Snippet], judge: [Snippet])
+        var rmEvalFile: String
+        var rm: (trainer: RewardTrainer, summary: TrainingSummary, accuracy: (validation: PairwiseAccuracy, test: PairwiseAccuracy))
+        var judge: (trainer: RewardTrainer, summary: TrainingSummary, accuracy: (validation: PairwiseAccuracy, test: PairwiseAccuracy))
+    }
+
     public func run() throws -> DemoResult {
         let start = Date()
+        // A real model is loaded first: a bad file fails now, not after the shared stages.
+        let real = try config.model.map { try ModelBundle(directory: $0) }
+        let shared = try sharedStages()
+        if let real, let model = config.model { return try runRealModel(model, bundle: real, shared: shared, start: start) }
+        let (data, tokenizer, eos, sft, sftSummary) = (shared.data, shared.tokenizer, shared.eos, shared.sft, shared.sftSummary)
+        let (before, after) = shared.sftValidationLoss
+        let (testFile, halves, rmEvalFile) = (shared.testFile, shared.halves, shared.rmEvalFile)
+        let (rmTrainer, rmSummary, rmAccuracy) = shared.rm
+        let (judgeTrainer, judgeSummary, judgeAccuracy) = shared.judge
+
+        // 5. Policies from the SFT model. PPO and GRPO optimise the first RM on prompts that are
+        //    the distinct first words of training snippets, leaving out every prompt step 6
+        //    scores (test prompts for the results, validation prompts for choosing settings);
+        //    DPO learns from the human-rated pairs the first RM learnt from, with no RM at all.
+        let (evalPrompts, validationPrompts, trainPrompts) = try promptSplits(data, count: config.evalPrompts)
+        let ppo = try rlConfig(.ppo, prompts: try writeJSONL(trainPrompts.map { ["prompt": $0] }, "data/ppo_prompts.jsonl"))
+        let manifestPath = try writeManifest(data, halves: halves, ppo: ppo, evalPrompts: evalPrompts, validationPrompts: validationPrompts)
+        var trained: [(algorithm: DemoAlgorithm, model: CausalLM, seconds: Double, history: [MetricsRecord])] = []
+        for (k, algorithm) in config.algorithms.enumerated() {
+            let t0 = Date()
+            let stage = "[5/7] \(algorithm.rawValue) (\(k + 1)/\(config.algorithms.count))"
+            let (model, history): (CausalLM, [MetricsRecord])
+            switch algorithm {
+            case .ppo, .grpo:
+                var c = try rlConfig(algorithm, prompts: path("data/ppo_prompts.jsonl"))
+                c.outputDir = path(algorithm.rawValue)
+                try c.validate(file: "demo")
+                guard c.rewardModelPath != path("judge") else { throw DocumentError(message: "demo: \(algorithm) must not optimise the judge") }
+                let trainer = try PPOTrainer(config: c, log: log)
+                let summary = try trainer.train(progress: ProgressReporter.standardError(total: c.iterations, label: stage, unit: "iter"))
+                (model, history) = (trainer.actor, summary.history)
+            case .dpo:
+                let c = try dpoConfig(trainFile: path("data/rm_train.jsonl"), evalFile: rmEvalFile)
+                let trainer = try DPOTrainer(config: c, log: log)
+                let steps = SupervisedSteps<DPOTrainer>.totalSteps(c.training, trainCount: trainer.trainCount)
+                let summary = try trainer.train(log: log, progress: ProgressReporter.standardError(total: steps, label: stage, unit: "step"))
+                (model, history) = (trainer.model, summary.history)
+            }
+            let seconds = Date().timeIntervalSince(t0)
+            trained.append((algorithm, model, seconds, history))
+            log("\(stage): \(Int(seconds)) s (\(path(algorithm.rawValue)))")
+        }
+
+        // 6. Test: SFT loss on the test snippets, and the test prompts answered by the SFT model
+        //    and every policy, each response scored by the optimised RM and by the judge. The
+        //    validation prompts are answered the same way, apart: they are what settings are
+        //    chosen by.
+        let testLoss = (before: try sftLoss(sft, modelPath: path("sft-init"), file: testFile),
+                        after: try sftLoss(sft, modelPath: path("sft"), file: testFile))
+        let sftModel = try ModelDirectory.loadCausalLM(path("sft"))
+        let evalPromptIds = evalPrompts.map { tokenizer.encode($0).map(Int32.init) }
+        let validationIds = validationPrompts.map { tokenizer.encode($0).map(Int32.init) }
+        let scorers = (rm: ModelReward(model: rmTrainer.model, tokenizer: nil, name: "demo RM"),
+                       judge: ModelReward(model: judgeTrainer.model, tokenizer: nil, name: "demo judge"))
+        let answer = { (m: CausalLM, prompts: [[Int32]]) in
+            try self.evaluate(m, reference: sftModel, prompts: prompts, scorers: scorers, tokenizer: tokenizer,
+                              sampling: self.evalSampling(eos: [eos], pad: eos, maxNewTokens: self.config.maxGenLen, temperature: 1))
+        }
+        let (sftEval, sftRows) = try answer(sftModel, evalPromptIds)
+        let sftValidation = try answer(sftModel, validationIds).0
+        var policies: [PolicyOutcome] = [], policyRows: [[Row]] = []
+        for t in trained {
+            let (test, rows) = try answer(t.model, evalPromptIds)
+            let validation = try answer(t.model, validationIds).0
+            policies.append(PolicyOutcome(algorithm: t.algorithm, test: test, validation: validation, seconds: t.seconds,
+                                          history: t.history, directory: path(t.algorithm.rawValue)))
+            policyRows.append(rows)
+            log("[6/7] \(t.algorithm.rawValue): validation RM score SFT \(fmt(sftValidation.rm.mean)) -> \(fmt(validation.rm.mean)),"
+                + " judge \(fmt(sftValidation.judge.mean)) -> \(fmt(validation.judge.mean)); test RM \(fmt(sftEval.rm.mean)) ->"
+                + " \(fmt(test.rm.mean)), judge \(fmt(sftEval.judge.mean)) -> \(fmt(test.judge.mean)); KL to SFT \(fmt(test.klToSFT)) nats")
+        }
+        log("[6/7] test: SFT loss \(fmt(testLoss.after)); RM accuracy \(fmt(rmAccuracy.test.accuracy)),"
+            + " judge \(fmt(judgeAccuracy.test.accuracy))")
+
+        // 7. Report and samples.
+        let samples: [[String: Any]] = evalPrompts.indices.map { i in
+            var row: [String: Any] = ["prompt": evalPrompts[i], "sft_response": sftRows[i].response, "sft_score": sftRows[i].rm,
+                                      "sft_judge_score": sftRows[i].judge]
+            for (p, rows) in zip(policies, policyRows) {
+                let name = p.algorithm.rawValue
+                row["\(name)_response"] = rows[i].response
+                row["\(name)_score"] = rows[i].rm
+                row["\(name)_judge_score"] = rows[i].judge
+            }
+            return row
+        }
+        let samplesPath = try writeJSONL(samples, "samples.jsonl")
+        let result = DemoResult(splitSizes: (data.train.count, data.validation.count, data.test.count),
+                                sftValidationLoss: (before, after), sftTestLoss: testLoss, rm: rmAccuracy, judge: judgeAccuracy,
+                                ppoPromptCount: trainPrompts.count, evalPromptCount: evalPrompts.count,
+                                sft: sftEval, sftValidation: sftValidation, policies: policies,
+                                reportPath: path("report.html"), samplesPath: samplesPath,
+                                manifestPath: manifestPath)
+        try DemoReport.write(result, config: config, sft: sftSummary, rm: rmSummary, judge: judgeSummary, samples: samples,
+                             seconds: Date().timeIntervalSince(start), to: URL(fileURLWithPath: result.reportPath))
+        log("[7/7] report: \(result.reportPath) (\(Int(Date().timeIntervalSince(start))) s in all)")
+        return result
+    }
+
+    /// Steps 1-4: data, tokenizer, SFT, reward model and judge.
+    func sharedStages() throws -> SharedStages {
         try FileManager.default.createDirectory(atPath: path("data"), withIntermediateDirectories: true)
 
         // 1. Data: one seeded permutation -> training / validation / test. Training and
@@ -171,99 +291,24 @@ public final class DemoRunner {
         log("[4/7] validation pairwise accuracy: RM \(fmt(rmAccuracy.validation.accuracy)), judge \(fmt(judgeAccuracy.validation.accuracy))"
             + " over \(rmAccuracy.validation.pairs) pairs (\(path("rm")), \(path("judge")))")
 
-        // 5. Policies from the SFT model. PPO and GRPO optimise the first RM on prompts that are
-        //    the distinct first words of training snippets, leaving out every prompt step 6
-        //    scores (test prompts for the results, validation prompts for choosing settings);
-        //    DPO learns from the human-rated pairs the first RM learnt from, with no RM at all.
+        return SharedStages(data: data, tokenizer: tokenizer, eos: Int32(eos), sft: sft, sftSummary: sftSummary,
+                            sftValidationLoss: (before, after), testFile: testFile, halves: halves, rmEvalFile: rmEvalFile,
+                            rm: (rmTrainer, rmSummary, rmAccuracy), judge: (judgeTrainer, judgeSummary, judgeAccuracy))
+    }
+
+    /// The first `promptWords` words of snippets as prompts: `count` distinct test prompts (the
+    /// results), as many validation prompts (settings are chosen on them), and every other
+    /// distinct training-split prefix for RL, none of them a test or validation prompt.
+    func promptSplits(_ data: DemoData, count: Int) throws -> (test: [String], validation: [String], train: [String]) {
         let w = config.promptWords
-        let evalPrompts = Array(DemoData.prompts(data.test, words: w).prefix(config.evalPrompts))
-        let validationPrompts = Array(DemoData.prompts(data.validation, words: w, excluding: Set(evalPrompts)).prefix(config.evalPrompts))
+        let evalPrompts = Array(DemoData.prompts(data.test, words: w).prefix(count))
+        let validationPrompts = Array(DemoData.prompts(data.validation, words: w, excluding: Set(evalPrompts)).prefix(count))
         let scoredPrompts = Set(evalPrompts).union(validationPrompts)
         let trainPrompts = DemoData.prompts(data.train, words: w, excluding: scoredPrompts)
         guard Set(trainPrompts).isDisjoint(with: scoredPrompts), Set(evalPrompts).isDisjoint(with: validationPrompts) else {
             throw DocumentError(message: "demo: a test or validation prompt is also a PPO training prompt")
         }
-        let ppo = try rlConfig(.ppo, prompts: try writeJSONL(trainPrompts.map { ["prompt": $0] }, "data/ppo_prompts.jsonl"))
-        let manifestPath = try writeManifest(data, halves: halves, ppo: ppo, evalPrompts: evalPrompts, validationPrompts: validationPrompts)
-        var trained: [(algorithm: DemoAlgorithm, model: CausalLM, seconds: Double, history: [MetricsRecord])] = []
-        for (k, algorithm) in config.algorithms.enumerated() {
-            let t0 = Date()
-            let stage = "[5/7] \(algorithm.rawValue) (\(k + 1)/\(config.algorithms.count))"
-            let (model, history): (CausalLM, [MetricsRecord])
-            switch algorithm {
-            case .ppo, .grpo:
-                var c = try rlConfig(algorithm, prompts: path("data/ppo_prompts.jsonl"))
-                c.outputDir = path(algorithm.rawValue)
-                try c.validate(file: "demo")
-                guard c.rewardModelPath != path("judge") else { throw DocumentError(message: "demo: \(algorithm) must not optimise the judge") }
-                let trainer = try PPOTrainer(config: c, log: log)
-                let summary = try trainer.train(progress: ProgressReporter.standardError(total: c.iterations, label: stage, unit: "iter"))
-                (model, history) = (trainer.actor, summary.history)
-            case .dpo:
-                let c = try dpoConfig(trainFile: path("data/rm_train.jsonl"), evalFile: rmEvalFile)
-                let trainer = try DPOTrainer(config: c, log: log)
-                let steps = SupervisedSteps<DPOTrainer>.totalSteps(c.training, trainCount: trainer.trainCount)
-                let summary = try trainer.train(log: log, progress: ProgressReporter.standardError(total: steps, label: stage, unit: "step"))
-                (model, history) = (trainer.model, summary.history)
-            }
-            let seconds = Date().timeIntervalSince(t0)
-            trained.append((algorithm, model, seconds, history))
-            log("\(stage): \(Int(seconds)) s (\(path(algorithm.rawValue)))")
-        }
-
-        // 6. Test: SFT loss on the test snippets, and the test prompts answered by the SFT model
-        //    and every policy, each response scored by the optimised RM and by the judge. The
-        //    validation prompts are answered the same way, apart: they are what settings are
-        //    chosen by.
-        let testLoss = (before: try sftLoss(sft, modelPath: path("sft-init"), file: testFile),
-                        after: try sftLoss(sft, modelPath: path("sft"), file: testFile))
-        let sftModel = try ModelDirectory.loadCausalLM(path("sft"))
-        let evalPromptIds = evalPrompts.map { tokenizer.encode($0).map(Int32.init) }
-        let validationIds = validationPrompts.map { tokenizer.encode($0).map(Int32.init) }
-        let scorers = (rm: ModelReward(model: rmTrainer.model, tokenizer: nil, name: "demo RM"),
-                       judge: ModelReward(model: judgeTrainer.model, tokenizer: nil, name: "demo judge"))
-        let answer = { (m: CausalLM, prompts: [[Int32]]) in
-            try self.evaluate(m, reference: sftModel, prompts: prompts, scorers: scorers, tokenizer: tokenizer, eos: Int32(eos))
-        }
-        let (sftEval, sftRows) = try answer(sftModel, evalPromptIds)
-        let sftValidation = try answer(sftModel, validationIds).0
-        var policies: [PolicyOutcome] = [], policyRows: [[Row]] = []
-        for t in trained {
-            let (test, rows) = try answer(t.model, evalPromptIds)
-            let validation = try answer(t.model, validationIds).0
-            policies.append(PolicyOutcome(algorithm: t.algorithm, test: test, validation: validation, seconds: t.seconds,
-                                          history: t.history, directory: path(t.algorithm.rawValue)))
-            policyRows.append(rows)
-            log("[6/7] \(t.algorithm.rawValue): validation RM score SFT \(fmt(sftValidation.rm.mean)) -> \(fmt(validation.rm.mean)),"
-                + " judge \(fmt(sftValidation.judge.mean)) -> \(fmt(validation.judge.mean)); test RM \(fmt(sftEval.rm.mean)) ->"
-                + " \(fmt(test.rm.mean)), judge \(fmt(sftEval.judge.mean)) -> \(fmt(test.judge.mean)); KL to SFT \(fmt(test.klToSFT)) nats")
-        }
-        log("[6/7] test: SFT loss \(fmt(testLoss.after)); RM accuracy \(fmt(rmAccuracy.test.accuracy)),"
-            + " judge \(fmt(judgeAccuracy.test.accuracy))")
-
-        // 7. Report and samples.
-        let samples: [[String: Any]] = evalPrompts.indices.map { i in
-            var row: [String: Any] = ["prompt": evalPrompts[i], "sft_response": sftRows[i].response, "sft_score": sftRows[i].rm,
-                                      "sft_judge_score": sftRows[i].judge]
-            for (p, rows) in zip(policies, policyRows) {
-                let name = p.algorithm.rawValue
-                row["\(name)_response"] = rows[i].response
-                row["\(name)_score"] = rows[i].rm
-                row["\(name)_judge_score"] = rows[i].judge
-            }
-            return row
-        }
-        let samplesPath = try writeJSONL(samples, "samples.jsonl")
-        let result = DemoResult(splitSizes: (data.train.count, data.validation.count, data.test.count),
-                                sftValidationLoss: (before, after), sftTestLoss: testLoss, rm: rmAccuracy, judge: judgeAccuracy,
-                                ppoPromptCount: trainPrompts.count, evalPromptCount: evalPrompts.count,
-                                sft: sftEval, sftValidation: sftValidation, policies: policies,
-                                reportPath: path("report.html"), samplesPath: samplesPath,
-                                manifestPath: manifestPath)
-        try DemoReport.write(result, config: config, sft: sftSummary, rm: rmSummary, judge: judgeSummary, samples: samples,
-                             seconds: Date().timeIntervalSince(start), to: URL(fileURLWithPath: result.reportPath))
-        log("[7/7] report: \(result.reportPath) (\(Int(Date().timeIntervalSince(start))) s in all)")
-        return result
+        return (evalPrompts, validationPrompts, trainPrompts)
     }
 
     /// The RL engine's settings for PPO (the source article's recipe with a critic) or GRPO
@@ -368,20 +413,29 @@ public final class DemoRunner {
     /// DemoTests) can check that nothing reported was trained or tuned on.
     func writeManifest(_ data: DemoData, halves: (rm: [Snippet], judge: [Snippet]), ppo: PPOConfig,
                        evalPrompts: [String], validationPrompts: [String]) throws -> String {
-        let manifest: [String: Any] = [
-            "seed": Int(config.seed),
-            "splits": ["train": "data/train.jsonl", "validation": "data/validation.jsonl", "test": "data/test.jsonl"],
-            "sft": ["train": "train", "eval": "validation", "reported": "test"],
-            "reward_model": ["dir": path("rm"), "seed": Int(config.seed), "train_ids": halves.rm.map(\.id), "eval": "validation"],
-            "judge": ["dir": path("judge"), "seed": Int(config.judgeSeed), "train_ids": halves.judge.map(\.id), "eval": "validation"],
+        try writeManifest(data, halves: halves, evalPrompts: evalPrompts, validationPrompts: validationPrompts, stages: [
             "algorithms": config.algorithms.map(\.rawValue),
             "ppo": ["reward_model_path": ppo.rewardModelPath, "prompts": "data/ppo_prompts.jsonl (training-split prefixes)"],
             "grpo": ["reward_model_path": ppo.rewardModelPath, "prompts": "data/ppo_prompts.jsonl (training-split prefixes)"],
             "dpo": ["train_file": "data/rm_train.jsonl", "eval_file": "data/rm_eval.jsonl",
                     "note": "the optimised RM's rated groups (human ratings); DPO uses no reward model"],
+        ])
+    }
+
+    /// The manifest's shared part (seed, splits, SFT, RM and judge data, scored prompts) plus
+    /// `stages`, what the policy stages saw.
+    func writeManifest(_ data: DemoData, halves: (rm: [Snippet], judge: [Snippet]), evalPrompts: [String],
+                       validationPrompts: [String], stages: [String: Any]) throws -> String {
+        var manifest: [String: Any] = [
+            "seed": Int(config.seed),
+            "splits": ["train": "data/train.jsonl", "validation": "data/validation.jsonl", "test": "data/test.jsonl"],
+            "sft": ["train": "train", "eval": "validation", "reported": "test"],
+            "reward_model": ["dir": path("rm"), "seed": Int(config.seed), "train_ids": halves.rm.map(\.id), "eval": "validation"],
+            "judge": ["dir": path("judge"), "seed": Int(config.judgeSeed), "train_ids": halves.judge.map(\.id), "eval": "validation"],
             "test_prompts": evalPrompts,
             "validation_prompts": validationPrompts,
         ]
+        manifest.merge(stages) { _, stage in stage }
         let p = path("data/manifest.json")
         try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys, .prettyPrinted]).write(to: URL(fileURLWithPath: p))
         return p
@@ -411,25 +465,36 @@ public final class DemoRunner {
     /// One response with its score under the optimised RM and under the judge.
     struct Row { var response: String; var rm: Double; var judge: Double }
 
-    /// Samples one response per prompt (T = 1, fixed seed), scores it with both reward
-    /// models, and measures length, EOS rate, distinct-2 and the KL to the reference.
-    func evaluate(_ model: CausalLM, reference: CausalLM, prompts: [[Int32]], scorers: (rm: ModelReward, judge: ModelReward),
-                  tokenizer: Tokenizer, eos: Int32) throws -> (DemoEvaluation, [Row]) {
+    /// How every model in the report is sampled: fixed seed per chunk, so the models compared answer
+    /// each prompt with the same random stream.
+    func evalSampling(eos: [Int32], pad: Int32, maxNewTokens: Int, temperature: Float) -> SamplingConfig {
+        SamplingConfig(maxNewTokens: maxNewTokens, temperature: temperature, eosTokenIds: eos, padTokenId: pad, seed: config.seed &+ 99)
+    }
+
+    /// Samples one response per prompt (`sampling`, its seed offset per chunk), scores it with both
+    /// reward models, and measures length, EOS rate, distinct-2 and the KL to the reference. With
+    /// `adapters` (attached to `model`) the reference is `model` with them off: no second copy.
+    func evaluate(_ model: CausalLM, reference: CausalLM, adapters: LoRAAdapters? = nil, prompts: [[Int32]],
+                  scorers: (rm: RewardSource, judge: RewardSource), tokenizer: Tokenizer,
+                  sampling: SamplingConfig) throws -> (DemoEvaluation, [Row]) {
         var rows: [Row] = [], lengths: [Int] = [], eosHits = 0, kls: [Double] = []
         var bigrams = Set<String>(), bigramCount = 0
         for chunk in stride(from: 0, to: prompts.count, by: 32) {
             let group = Array(prompts[chunk..<min(prompts.count, chunk + 32)])
-            let rollout = try Rollout.sample(model, prompts: group, config: SamplingConfig(
-                maxNewTokens: config.maxGenLen, temperature: 1, eosTokenIds: [eos], padTokenId: eos,
-                seed: config.seed &+ 99 &+ UInt64(chunk)), tokenizer: tokenizer)
+            var chunkSampling = sampling
+            chunkSampling.seed = sampling.seed &+ UInt64(chunk)
+            let rollout = try Rollout.sample(model, prompts: group, config: chunkSampling, tokenizer: tokenizer)
             let gen = rollout.generation, seq = rollout.sequences, a = rollout.actionCount, mask = rollout.actionMask.scalars
             let logprobs = { (m: CausalLM) in
-                try Tape.noGrad { try ActionScoring.logprobs(m, seq, promptWidth: rollout.promptWidth, actions: rollout.actions, temperature: 1) }
-                    .logprobs.value.scalars
+                try Tape.noGrad {
+                    try ActionScoring.logprobs(m, seq, promptWidth: rollout.promptWidth, actions: rollout.actions,
+                                               temperature: sampling.temperature)
+                }.logprobs.value.scalars
             }
-            let (lpModel, lpRef) = (try logprobs(model), try logprobs(reference))
+            let lpModel = try logprobs(model)
+            let lpRef = try adapters.map { a in try a.withAdaptersDisabled { try logprobs(reference) } } ?? logprobs(reference)
             let responses = rollout.responses
-            let batch = RewardBatch(prompts: group.map { tokenizer.decode($0.map(Int.init)) }, responses: responses,
+            let batch = RewardBatch(prompts: group.map { tokenizer.decode($0.map(Int.init), skipSpecialTokens: true) }, responses: responses,
                                     answers: group.map { _ in nil }, sequences: seq, responseLengths: gen.tokens.map(\.count),
                                     endsWithEOS: gen.hitEOS)
             let rmScores = try scorers.rm.scores(batch), judgeScores = try scorers.judge.scores(batch)
