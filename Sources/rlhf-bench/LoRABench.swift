@@ -36,11 +36,15 @@ struct LoRABench: ParsableCommand {
     @Option(help: "GRPO: prompts per rollout (each answered --generations times).") var prompts = 2
     @Option(help: "GRPO: responses per prompt.") var generations = 4
     @Option(help: "GRPO: new tokens per response.") var newTokens = 32
+    @Option(help: "fp32 or bf16 (the matrix products of every forward and backward, frozen base included; figures get a _bf16 suffix).")
+    var precision: Precision = .fp32
 
     func run() throws {
         if let variant { return try workload.first == .grpo ? measureGRPO(variant) : measure(variant) }
         // The parent: one child process per workload and variant, so each peak RSS is measured alone.
-        let name = model == .small ? "lora_small" : "lora_smollm2_135m"
+        let name = (model == .small ? "lora_small" : "lora_smollm2_135m") + (precision == .bf16 ? "_bf16" : "")
+        printFact("\(name)_precision", "\(precision) (bf16 kernel: \(Gemm.bf16Kernel.rawValue))")
+        if let note = precision.fallbackNote() { printFact("\(name)_precision_note", note) }
         printFact("\(name)_lora", "r \(rank) alpha \(2 * rank) on q,k,v,o,gate,up,down, \(ThreadPool.shared.threadCount) threads")
         printFact("\(name)_buffer_cache_limit", ProcessInfo.processInfo.environment["RLHF_BUFFER_CACHE_MB"].map { "\($0) MiB" }
                   ?? "4096 MiB (default; RLHF_BUFFER_CACHE_MB)")
@@ -81,7 +85,8 @@ struct LoRABench: ParsableCommand {
         p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         p.arguments = ["lora", "--variant", v.rawValue, "--workload", w.rawValue, "--runs", "\(runs)", "--batch", "\(batch)",
                        "--time", "\(time)", "--rank", "\(rank)", "--model", model.rawValue, "--prompts", "\(prompts)",
-                       "--generations", "\(generations)", "--new-tokens", "\(newTokens)"]
+                       "--generations", "\(generations)", "--new-tokens", "\(newTokens)",
+                       "--precision", precision.rawValue]
         let pipe = Pipe()
         p.standardOutput = pipe
         try p.run()
@@ -123,7 +128,7 @@ struct LoRABench: ParsableCommand {
             for p in trainable { p.zeroGrad() }
             let tape = Tape()
             let t0 = now()
-            let loss = try tape.record { try lm.loss(input, labels: ids) }
+            let loss = try precision.run { try tape.record { try lm.loss(input, labels: ids) } }
             let t1 = now()
             try tape.backward(loss)
             let t2 = now()
@@ -163,6 +168,7 @@ struct LoRABench: ParsableCommand {
         ppo.klCoef = 0
         ppo.lrActor = 1e-5
         ppo.outputDir = out.path
+        ppo.precision = precision
         var a = WeightInit.random(seed: 1)
         let actor = CausalLM(config: config, initializer: &a)
         let reference: CausalLM, adapters: LoRAAdapters?
