@@ -64,26 +64,19 @@ public struct RowStreams: Sendable, Equatable {
         mask.withUnsafeMutableBufferPointer { mp in
             for (b, stream) in rows.enumerated() {
                 let row = mp.baseAddress! + b * per
-                if leftPadding[b] != 0 && shape.count == 3 {
-                    // Element j is element j - shift of the unpadded row (floor division by 4 also
-                    // for the padding's negative indices, which nothing reads through the mask).
-                    let shift = leftPadding[b] * shape[2]
-                    for j in 0..<per {
-                        let jj = j - shift
-                        let u4 = Philox.block(seed: seed, stream: stream, counter: base &+ UInt64(bitPattern: Int64(jj >> 2)))
-                        let k = jj & 3, u = k == 0 ? u4.0 : k == 1 ? u4.1 : k == 2 ? u4.2 : u4.3
-                        row[j] = Float(u >> 8) * (1.0 / 16_777_216.0) < p ? 0 : keep
+                // Element j of a left-padded (B, T, C) row is element j - shift of the unpadded row;
+                // shift 0 otherwise. Counters are floor(index / 4), negative in the padding (whose
+                // mask nothing reads); each Philox block serves four consecutive elements.
+                let shift = shape.count == 3 ? leftPadding[b] * shape[2] : 0
+                var cached = Int.min, u4: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
+                for j in 0..<per {
+                    let jj = j - shift, counter = jj >> 2
+                    if counter != cached {
+                        u4 = Philox.block(seed: seed, stream: stream, counter: base &+ UInt64(bitPattern: Int64(counter)))
+                        cached = counter
                     }
-                    continue
-                }
-                var j = 0
-                while j < per {
-                    let (u0, u1, u2, u3) = Philox.block(seed: seed, stream: stream, counter: base &+ UInt64(j / 4))
-                    for k in 0..<min(4, per - j) {
-                        let u = k == 0 ? u0 : k == 1 ? u1 : k == 2 ? u2 : u3
-                        row[j + k] = Float(u >> 8) * (1.0 / 16_777_216.0) < p ? 0 : keep
-                    }
-                    j += 4
+                    let k = jj & 3, u = k == 0 ? u4.0 : k == 1 ? u4.1 : k == 2 ? u4.2 : u4.3
+                    row[j] = Float(u >> 8) * (1.0 / 16_777_216.0) < p ? 0 : keep
                 }
             }
         }
