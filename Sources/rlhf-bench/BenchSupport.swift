@@ -26,6 +26,12 @@ func now() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
+/// The median of `x` (the mean of the middle two for an even count); `x` must not be empty.
+func median(_ x: [Double]) -> Double {
+    let s = x.sorted(), mid = s.count / 2
+    return s.count % 2 == 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+
 /// Median wall time in seconds of `runs` calls to `body`, after `warmup` untimed calls.
 func median(seconds runs: Int, warmup: Int = 2, _ body: () -> Void) -> Double {
     for _ in 0..<warmup { body() }
@@ -35,7 +41,5 @@ func median(seconds runs: Int, warmup: Int = 2, _ body: () -> Void) -> Double {
         body()
         times.append(now() - start)
     }
-    times.sort()
-    let mid = times.count / 2
-    return times.count % 2 == 1 ? times[mid] : (times[mid - 1] + times[mid]) / 2
+    return median(times)
 }

@@ -72,10 +72,6 @@ struct DataParallelBench: ParsableCommand {
             optimizer.step()
             return (now() - t0, t2 - t1)
         }
-        func med(_ x: [Double]) -> Double {
-            let s = x.sorted()
-            return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-        }
         func slowest(_ x: Double) throws -> Double { try comm.allreduce(x, .max) }
 
         // 1. Reference: the whole global batch on every rank at once, no collectives between steps.
@@ -85,7 +81,7 @@ struct DataParallelBench: ParsableCommand {
             let (s, _) = try step(wholeInput, wholeLabels, share: 1, reduce: false)
             if i > 0 { reference.append(s) }
         }
-        let ref = try slowest(med(reference))
+        let ref = try slowest(median(reference))
         // 2. Data parallel: this rank's shard, gradients summed over the ranks.
         var dp: [Double] = [], ar: [Double] = []
         try comm.barrier()
@@ -93,7 +89,7 @@ struct DataParallelBench: ParsableCommand {
             let (s, a) = try step(localInput, localLabels, share: Float(mine.count) / Float(batch), reduce: true)
             if i > 0 { dp.append(s); ar.append(a) }
         }
-        let (dpStep, arStep) = (try slowest(med(dp)), try slowest(med(ar)))
+        let (dpStep, arStep) = (try slowest(median(dp)), try slowest(median(ar)))
         guard comm.isRoot else { return }
         let name = "dataparallel_\(model.rawValue)_n\(n)_b\(batch)_t\(t)"
         printFigure("dataparallel_ranks", Double(n), "")

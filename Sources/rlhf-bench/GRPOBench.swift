@@ -40,18 +40,8 @@ struct GRPOBench: ParsableCommand {
         let tokenizer = try Self.syntheticTokenizer()
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-bench-grpo-\(getpid())")
         defer { try? FileManager.default.removeItem(at: out) }
-        var ppo = PPOConfig()
-        ppo.advantageEstimator = .grpo
-        ppo.numGenerations = generations
-        ppo.rolloutBatchSize = 2
-        ppo.totalEpisodes = 2 * (iterations + 1)
-        ppo.miniBatchSize = 2 * generations          // one optimizer step per rollout
-        ppo.ppoEpochs = 1
-        ppo.maxGenLen = newTokens
-        ppo.beta = beta
-        ppo.klCoef = 0                               // GRPO: the KL is in the loss, not the reward
-        ppo.lrActor = 1e-6
-        ppo.outputDir = out.path
+        let ppo = Self.config(prompts: 2, generations: generations, newTokens: newTokens, iterations: iterations, beta: beta,
+                              lr: 1e-6, outputDir: out.path)
         var a = WeightInit.random(seed: 1), r = WeightInit.random(seed: 1)
         let parts = EngineParts(
             actor: CausalLM(config: config, initializer: &a), reference: CausalLM(config: config, initializer: &r),
@@ -61,14 +51,7 @@ struct GRPOBench: ParsableCommand {
             eosIds: [Int32(Self.vocabSize - 1)], padId: Int32(Self.vocabSize - 1))
         let trainer = try PPOTrainer(config: ppo, parts: parts)
 
-        _ = try trainer.step()   // warm-up
-        var runs: [(total: Double, parts: [String: Double])] = []
-        for _ in 0..<max(1, iterations) {
-            let t0 = now()
-            let m = try trainer.step()
-            runs.append((now() - t0, Dictionary(m, uniquingKeysWith: { a, _ in a })))
-        }
-        let t = runs.sorted { $0.total < $1.total }[runs.count / 2]
+        let t = try Self.medianStep(trainer, iterations: iterations)
         printFigure("\(name)_iteration_seconds", t.total, "s")
         for phase in ["rollout", "scoring", "update"] {
             printFigure("\(name)_\(phase)_seconds", t.parts["time/\(phase)_s"] ?? .nan, "s")
@@ -80,6 +63,39 @@ struct GRPOBench: ParsableCommand {
         printFact("trl_versions", reference.versions)
         printFigure("trl_grpo_step_seconds", reference.stepSeconds, "s")
         printFigure("\(name)_speedup_vs_trl", reference.stepSeconds / t.total, "x")
+    }
+
+    /// The engine's GRPO settings on this bench's shape: `prompts` x `generations` rows per rollout,
+    /// one optimizer step per rollout, k3 KL in the loss (none in the reward), `iterations` + 1
+    /// rollouts (one to warm up).
+    static func config(prompts: Int, generations: Int, newTokens: Int, iterations: Int, beta: Float, lr: Float,
+                       outputDir: String) -> PPOConfig {
+        var ppo = PPOConfig()
+        ppo.advantageEstimator = .grpo
+        ppo.numGenerations = generations
+        ppo.rolloutBatchSize = prompts
+        ppo.totalEpisodes = prompts * (iterations + 1)
+        ppo.miniBatchSize = prompts * generations
+        ppo.ppoEpochs = 1
+        ppo.maxGenLen = newTokens
+        ppo.beta = beta
+        ppo.klCoef = 0
+        ppo.lrActor = lr
+        ppo.outputDir = outputDir
+        return ppo
+    }
+
+    /// One warm-up `step()`, then the median of `iterations` timed ones by total seconds, with that
+    /// step's metrics (the phases' `time/*_s`).
+    static func medianStep(_ trainer: PPOTrainer, iterations: Int) throws -> (total: Double, parts: [String: Double]) {
+        _ = try trainer.step()
+        var runs: [(total: Double, parts: [String: Double])] = []
+        for _ in 0..<max(1, iterations) {
+            let t0 = now()
+            let m = try trainer.step()
+            runs.append((now() - t0, Dictionary(m, uniquingKeysWith: { a, _ in a })))
+        }
+        return runs.sorted { $0.total < $1.total }[runs.count / 2]
     }
 
     /// Runs the TRL script and reads its JSON line (the last line of its output).

@@ -140,10 +140,9 @@ struct LoRABench: ParsableCommand {
         let everything = lm.parameters() + (variant == .lora ? trainable : [])
         let gradBytes = everything.reduce(0) { $0 + ($1.grad?.count ?? 0) } * 4
         let stateBytes = (optimizer.m + optimizer.v).reduce(0) { $0 + ($1?.count ?? 0) } * 4
-        func med(_ x: [Double]) -> Double { let s = x.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
         let lines: [(String, Double)] = [
             ("trainable_params", Double(trainable.reduce(0) { $0 + $1.count }) / 1e6),
-            ("step_seconds", med(total)), ("forward_seconds", med(fwd)), ("backward_seconds", med(bwd)), ("adamw_seconds", med(adam)),
+            ("step_seconds", median(total)), ("forward_seconds", median(fwd)), ("backward_seconds", median(bwd)), ("adamw_seconds", median(adam)),
             ("grad_mib", Double(gradBytes) / 1_048_576), ("adam_state_mib", Double(stateBytes) / 1_048_576),
             ("rss_after_init_mib", rssInit), ("peak_rss_mib", Self.procStatusMiB("VmHWM")),
         ]
@@ -156,18 +155,8 @@ struct LoRABench: ParsableCommand {
         let tokenizer = try GRPOBench.syntheticTokenizer(vocabSize: config.vocabSize)
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-bench-lora-grpo-\(getpid())")
         defer { try? FileManager.default.removeItem(at: out) }
-        var ppo = PPOConfig()
-        ppo.advantageEstimator = .grpo
-        ppo.numGenerations = generations
-        ppo.rolloutBatchSize = prompts
-        ppo.totalEpisodes = prompts * (runs + 1)
-        ppo.miniBatchSize = prompts * generations
-        ppo.ppoEpochs = 1
-        ppo.maxGenLen = newTokens
-        ppo.beta = 0.04
-        ppo.klCoef = 0
-        ppo.lrActor = 1e-5
-        ppo.outputDir = out.path
+        var ppo = GRPOBench.config(prompts: prompts, generations: generations, newTokens: newTokens, iterations: runs, beta: 0.04,
+                                   lr: 1e-5, outputDir: out.path)
         ppo.precision = precision
         var a = WeightInit.random(seed: 1)
         let actor = CausalLM(config: config, initializer: &a)
@@ -188,14 +177,7 @@ struct LoRABench: ParsableCommand {
             eosIds: [Int32(config.vocabSize - 1)], padId: Int32(config.vocabSize - 1), adapters: adapters)
         let trainer = try PPOTrainer(config: ppo, parts: parts)
         let rssInit = Self.procStatusMiB("VmRSS")
-        _ = try trainer.step()   // warm-up
-        var runs: [(total: Double, parts: [String: Double])] = []
-        for _ in 0..<max(1, self.runs) {
-            let t0 = now()
-            let m = try trainer.step()
-            runs.append((now() - t0, Dictionary(m, uniquingKeysWith: { a, _ in a })))
-        }
-        let t = runs.sorted { $0.total < $1.total }[runs.count / 2]
+        let t = try GRPOBench.medianStep(trainer, iterations: runs)
         let trainable = (adapters.map { $0.parameters() } ?? actor.parameters()).reduce(0) { $0 + $1.count }
         let lines: [(String, Double)] = [
             ("trainable_params", Double(trainable) / 1e6), ("iteration_seconds", t.total),

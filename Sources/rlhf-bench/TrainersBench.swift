@@ -54,15 +54,14 @@ struct TrainersBench: ParsableCommand {
             let t4 = now()
             if i > 0 { fwd.append(t1 - t0); bwd.append(t2 - t1); clip.append(t3 - t2); adam.append(t4 - t3); total.append(t4 - t0) }
         }
-        func med(_ x: [Double]) -> Double { let s = x.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
-        let step = med(total), tokens = Double(b * t)
+        let step = median(total), tokens = Double(b * t)
         let flops = 3 * config.forwardFLOPsPerToken(contextLength: t) * tokens
         printFigure("\(name)_params", Double(lm.parameterCount) / 1e6, "M")
         printFigure("\(name)_step_b\(b)_t\(t)_seconds", step, "s")
-        printFigure("\(name)_forward_seconds", med(fwd), "s")
-        printFigure("\(name)_backward_seconds", med(bwd), "s")
-        printFigure("\(name)_clip_seconds", med(clip), "s")
-        printFigure("\(name)_adamw_seconds", med(adam), "s")
+        printFigure("\(name)_forward_seconds", median(fwd), "s")
+        printFigure("\(name)_backward_seconds", median(bwd), "s")
+        printFigure("\(name)_clip_seconds", median(clip), "s")
+        printFigure("\(name)_adamw_seconds", median(adam), "s")
         printFigure("\(name)_tokens_per_s", tokens / step, "tokens/s")
         printFigure("\(name)_gflops", flops / step / 1e9, "GFLOP/s")
         printFigure("\(name)_mfu_vs_gemm_peak", flops / step / peak, "")
@@ -71,9 +70,9 @@ struct TrainersBench: ParsableCommand {
         let count = lm.parameterCount
         let moved = Double(7 * 4 * count)
         let memcpyTime = Self.memcpySeconds(parameters: params.map(\.count))
-        printFigure("\(name)_adamw_achieved", moved / med(adam) / 1e9, "GB/s")
+        printFigure("\(name)_adamw_achieved", moved / median(adam) / 1e9, "GB/s")
         printFigure("\(name)_adamw_memcpy_same_bytes", moved / memcpyTime / 1e9, "GB/s")
-        printFigure("\(name)_adamw_time_vs_memcpy", med(adam) / memcpyTime, "x")
+        printFigure("\(name)_adamw_time_vs_memcpy", median(adam) / memcpyTime, "x")
     }
 
     /// Seconds to memcpy 14 bytes per parameter element (a copy moves each byte twice, so
