@@ -72,13 +72,7 @@ private let sequences: [[Int32]] = [[5, 17, 33, 8, 61, 12, 40], [9, 22, 3], [70,
     /// LoRA's input dropout keyed by rows: the same rows in another batch layout, same masks.
     @Test func aRowDrawsTheSameLoRAMasksInAnyLayout() throws {
         let model = try ModelDirectory.loadCausalLM(fixtureDir("llama"))
-        let loaded = try LoRAFiles.load(fixtureDir("lora/llama"), onto: model)
-        loaded.detach()
-        var cfg = loaded.config
-        cfg.loraDropout = 0.3
-        let adapters = try LoRAAdapters(attachingTo: model, config: cfg, seed: 5)
-        var rng = Philox(seed: 9)
-        for s in adapters.sites { s.lora.b.value = Tensor.randomNormal(s.lora.b.shape, std: 0.2, rng: &rng) }
+        let adapters = try llamaAdaptersWithDropout(on: model, p: 0.3)
         func run(_ picks: [Int], time: Int, step: Int = 0) throws -> [[Float]] {
             adapters.setDropout(RowStreams(seed: 11, step: step, keys: picks.map { (row: $0, sub: 1) }))
             defer { adapters.setDropout(nil) }

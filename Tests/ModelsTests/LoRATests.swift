@@ -11,6 +11,19 @@ import Testing
 
 private func loraDir(_ name: String) -> String { fixtureDir("lora/\(name)") }
 
+/// The llama fixture's adapters (its lora_dropout is 0) rebuilt on `model` with dropout `p` and a
+/// random non-zero B, so every adapter changes the output and its dropout shows.
+func llamaAdaptersWithDropout(on model: CausalLM, p: Float) throws -> LoRAAdapters {
+    let loaded = try LoRAFiles.load(loraDir("llama"), onto: model)
+    loaded.detach()
+    var cfg = loaded.config
+    cfg.loraDropout = p
+    let adapters = try LoRAAdapters(attachingTo: model, config: cfg, seed: 5)
+    var rng = Philox(seed: 9)
+    for s in adapters.sites { s.lora.b.value = Tensor.randomNormal(s.lora.b.shape, std: 0.2, rng: &rng) }
+    return adapters
+}
+
 private func loraTempDir(_ tag: String) -> URL {
     FileManager.default.temporaryDirectory.appendingPathComponent("lora-test-\(tag)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
 }
@@ -181,14 +194,7 @@ private func logitsDiff(_ a: [Float], _ b: [Float], _ batch: TokenBatch, vocab: 
     @Test func dropoutIsSeededAndOnlyWhileSet() throws {
         let model = try ModelDirectory.loadCausalLM(fixtureDir("llama"))
         let batch = try Golden("llama").batch()
-        let adapters = try LoRAFiles.load(loraDir("llama"), onto: model)
-        // The fixture has lora_dropout 0; rebuild the same adapters with p = 0.3.
-        adapters.detach()
-        var cfg = adapters.config
-        cfg.loraDropout = 0.3
-        let withDropout = try LoRAAdapters(attachingTo: model, config: cfg, seed: 5)
-        var rng = Philox(seed: 9)
-        for s in withDropout.sites { s.lora.b.value = Tensor.randomNormal(s.lora.b.shape, std: 0.2, rng: &rng) }
+        let withDropout = try llamaAdaptersWithDropout(on: model, p: 0.3)
         let eval = try model(batch).value.scalars
         func streams(_ seed: UInt64) -> RowStreams { RowStreams(seed: seed, step: 0, keys: (0..<batch.batch).map { (row: $0, sub: 0) }) }
         withDropout.setDropout(streams(1))
